@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-raft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "WAL", targets: ["WAL"]),
+        .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
+        .executable(name: "raftkv", targets: ["raftkv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C shims (no unsafeFlags: CPU features are selected per function at run time)
+        .target(name: "CCRC32C"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CFileShim"),
+
+        // MARK: Consensus core: the standard library only
+        .target(name: "RaftCore"),
+
+        // MARK: Storage engine
+        .target(
+            name: "WAL",
+            dependencies: [
+                "CCRC32C",
+                "CFileShim",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Test support
+        .target(name: "RaftSimulation", dependencies: ["WAL"]),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "raftkv",
+            dependencies: [
+                "WAL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "WALTests",
+            dependencies: [
+                "WAL",
+                "RaftSimulation",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

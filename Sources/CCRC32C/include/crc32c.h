@@ -1,0 +1,1 @@
+int crc32c_placeholder(void);

@@ -1,0 +1,1 @@
+int file_shim_placeholder(void);
