@@ -14,12 +14,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // MARK: C shims (no unsafeFlags: CPU features are selected per function at run time)
         .target(name: "CCRC32C"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "CFileShim"),
 
         // MARK: Consensus core: the standard library only
         .target(name: "RaftCore"),
@@ -29,8 +29,8 @@ let package = Package(
             name: "WAL",
             dependencies: [
                 "CCRC32C",
-                "CFileShim",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
 

@@ -1,1 +1,0 @@
-int file_shim_placeholder(void){return 0;}

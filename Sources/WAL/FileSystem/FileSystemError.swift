@@ -1,0 +1,42 @@
+/// A failed file-system operation.
+public struct FileSystemError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, in the terms the WAL acts on.
+    public enum Code: Sendable, Hashable {
+        /// The device reported an I/O error (`EIO`).
+        case ioError
+        /// The device is full (`ENOSPC`, `EDQUOT`).
+        case noSpace
+        /// The file or directory does not exist.
+        case notFound
+        /// The file already exists.
+        case alreadyExists
+        /// Permission was denied.
+        case permissionDenied
+        /// A read found fewer bytes than it needed.
+        case unexpectedEndOfFile
+        /// Any other `errno`.
+        case other
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The operation that failed, such as `"fdatasync"`.
+    public var operation: String
+    /// The path involved.
+    public var path: String
+    /// The raw `errno`, when the failure came from the operating system.
+    public var errno: Int32?
+
+    /// Creates an error.
+    public init(code: Code, operation: String, path: String, errno: Int32? = nil) {
+        self.code = code
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        let number = errno.map { " (errno \($0))" } ?? ""
+        return "\(operation) \(path): \(code)\(number)"
+    }
+}

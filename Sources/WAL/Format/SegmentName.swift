@@ -1,0 +1,29 @@
+/// Segment file names: `<sequence>-<first index>.wal`, both as 20 zero-padded decimal digits,
+/// so that a plain sort orders segments by sequence and the name alone tells where each starts.
+enum SegmentName {
+    static let suffix = ".wal"
+    /// Files being prepared carry this suffix until they are complete and synced; recovery
+    /// deletes any it finds.
+    static let temporarySuffix = ".tmp"
+
+    static func make(sequence: UInt64, firstIndex: UInt64) -> String {
+        "\(padded(sequence))-\(padded(firstIndex))\(suffix)"
+    }
+
+    /// Parses a segment name, or returns nil for any other file.
+    static func parse(_ name: String) -> (sequence: UInt64, firstIndex: UInt64)? {
+        guard name.hasSuffix(suffix), name.utf8.count == 20 + 1 + 20 + suffix.utf8.count else {
+            return nil
+        }
+        let parts = name.dropLast(suffix.count).split(separator: "-")
+        guard parts.count == 2, parts.allSatisfy({ $0.utf8.count == 20 }),
+            let sequence = UInt64(parts[0]), let firstIndex = UInt64(parts[1])
+        else { return nil }
+        return (sequence, firstIndex)
+    }
+
+    private static func padded(_ value: UInt64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,267 @@
+/// The writer thread's side of the log: the open segment, the encode buffer, and the
+/// operations that change files. Only the writer thread touches it.
+final class SegmentWriter<FS: FileSystem> {
+    let fileSystem: FS
+    let directory: String
+    let options: WALOptions
+
+    /// The chain of live segments; the last one is open for appending.
+    private(set) var segments: [SegmentInfo]
+    private(set) var firstIndex: UInt64
+    private(set) var hardState: HardState?
+    private var active: FS.FileHandle
+    private var writeOffset: Int64
+    private var nextSequence: UInt64
+    private var buffer: UnsafeMutableRawBufferPointer
+
+    var lastIndex: UInt64 { max(segments[segments.count - 1].lastIndex, firstIndex - 1) }
+
+    init(
+        fileSystem: FS, directory: String, options: WALOptions, segments: [SegmentInfo], firstIndex: UInt64,
+        hardState: HardState?, nextSequence: UInt64
+    ) throws(WALError) {
+        precondition(!segments.isEmpty)
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.options = options
+        self.segments = segments
+        self.firstIndex = firstIndex
+        self.hardState = hardState
+        self.nextSequence = nextSequence
+        self.buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+        let last = segments[segments.count - 1]
+        self.writeOffset = last.endOffset
+        do { self.active = try fileSystem.openFile(directory + "/" + last.name, mode: .readWrite) } catch {
+            buffer.deallocate()
+            throw WALError(error)
+        }
+    }
+
+    deinit {
+        fileSystem.closeFile(active)
+        buffer.deallocate()
+    }
+
+    private func path(_ name: String) -> String { directory + "/" + name }
+
+    // MARK: Appending
+
+    /// Writes the requests as one batch with one write and one fdatasync.
+    func write(_ requests: [AppendRequest]) throws(WALError) {
+        var total = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+        var newHardState: HardState?
+        var entryCount = 0
+        for request in requests {
+            if let state = request.hardState { newHardState = state }
+            entryCount += request.entries.count
+            for entry in request.entries { total += RecordFrame.frameSize(payloadCount: entry.payload.count) }
+        }
+        if newHardState != nil { total += RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize) }
+        let current = segments[segments.count - 1]
+        if writeOffset + Int64(total) > Int64(options.segmentSize) && current.lastIndex >= current.firstIndex {
+            try startSegment(firstIndex: lastIndex + 1, isTruncation: false)
+        }
+        reserve(total)
+
+        var segment = segments[segments.count - 1]
+        let batchStart = writeOffset
+        let base = buffer.baseAddress!
+        var position = 0
+        var frames: UInt32 = 0
+        let salt = segment.header.salt
+        if let state = newHardState {
+            position += encodeHardState(state, salt: salt, into: base + position)
+            frames += 1
+        }
+        var index = segment.lastIndex
+        for request in requests {
+            for entry in request.entries {
+                index += 1
+                assert(entry.index == index, "the engine validates indexes before they reach the writer")
+                segment.noteEntry(index, at: batchStart + Int64(position), interval: options.indexInterval)
+                position += entry.payload.withUnsafeBytes { payload in
+                    RecordFrame.encode(
+                        type: .entry, index: index, term: entry.term, payload: payload, salt: salt, into: base + position)
+                }
+                frames += 1
+            }
+        }
+        position += encodeCommit(batchStart: batchStart, frames: frames, lastIndex: index, salt: salt, into: base + position)
+        assert(position == total)
+
+        do {
+            try fileSystem.write(to: active, at: batchStart, from: UnsafeRawBufferPointer(start: base, count: total))
+            try fileSystem.synchronize(active)
+        } catch {
+            throw WALError(error)
+        }
+        writeOffset += Int64(total)
+        segment.lastIndex = index
+        segment.endOffset = writeOffset
+        segments[segments.count - 1] = segment
+        if let state = newHardState { hardState = state }
+    }
+
+    private func reserve(_ count: Int) {
+        guard count > buffer.count else { return }
+        buffer.deallocate()
+        buffer = .allocate(byteCount: max(count, buffer.count * 2), alignment: 16)
+    }
+
+    private func encodeHardState(_ state: HardState, salt: UInt32, into base: UnsafeMutableRawPointer) -> Int {
+        withUnsafeTemporaryAllocation(byteCount: RecordFrame.hardStatePayloadSize, alignment: 8) { payload in
+            state.encode(into: payload.baseAddress!)
+            return RecordFrame.encode(
+                type: .hardState, index: 0, term: 0, payload: UnsafeRawBufferPointer(payload), salt: salt, into: base)
+        }
+    }
+
+    private func encodeCommit(
+        batchStart: Int64, frames: UInt32, lastIndex: UInt64, salt: UInt32, into base: UnsafeMutableRawPointer
+    ) -> Int {
+        withUnsafeTemporaryAllocation(byteCount: RecordFrame.commitPayloadSize, alignment: 8) { payload in
+            payload.baseAddress!.storeLittleEndian(batchStart, at: 0)
+            payload.baseAddress!.storeLittleEndian(frames, at: 8)
+            payload.baseAddress!.storeLittleEndian(UInt32(0), at: 12)
+            return RecordFrame.encode(
+                type: .commit, index: lastIndex, term: 0, payload: UnsafeRawBufferPointer(payload), salt: salt,
+                into: base)
+        }
+    }
+
+    // MARK: Segments
+
+    /// Creates a segment durably and makes it the active one. It is written under a
+    /// temporary name, synced, renamed and the directory synced, so a crash leaves either no
+    /// segment or a complete one. It begins with the current hard state, so deleting older
+    /// segments can never lose the latest vote.
+    private func startSegment(firstIndex: UInt64, isTruncation: Bool) throws(WALError) {
+        let created = try Self.createSegment(
+            fileSystem: fileSystem, directory: directory, sequence: nextSequence, firstIndex: firstIndex,
+            isTruncation: isTruncation, hardState: hardState)
+        nextSequence += 1
+        let handle: FS.FileHandle
+        do { handle = try fileSystem.openFile(path(created.name), mode: .readWrite) } catch { throw WALError(error) }
+        fileSystem.closeFile(active)
+        active = handle
+        writeOffset = created.endOffset
+        segments.append(created)
+    }
+
+    static func createSegment(
+        fileSystem: FS, directory: String, sequence: UInt64, firstIndex: UInt64, isTruncation: Bool,
+        hardState: HardState?
+    ) throws(WALError) -> SegmentInfo {
+        let header = SegmentHeader(
+            salt: UInt32.random(in: 1...UInt32.max), sequence: sequence, firstIndex: firstIndex,
+            isTruncation: isTruncation)
+        let name = SegmentName.make(sequence: sequence, firstIndex: firstIndex)
+        var bytes = header.encoded
+        if let hardState {
+            let hardStateSize = RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
+            let commitSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+            bytes += [UInt8](repeating: 0, count: hardStateSize + commitSize)
+            bytes.withUnsafeMutableBytes { raw in
+                let base = raw.baseAddress! + SegmentHeader.size
+                var payload = [UInt8](repeating: 0, count: RecordFrame.hardStatePayloadSize)
+                payload.withUnsafeMutableBytes { hardState.encode(into: $0.baseAddress!) }
+                _ = payload.withUnsafeBytes {
+                    RecordFrame.encode(type: .hardState, index: 0, term: 0, payload: $0, salt: header.salt, into: base)
+                }
+                var marker = [UInt8](repeating: 0, count: RecordFrame.commitPayloadSize)
+                marker.withUnsafeMutableBytes {
+                    $0.baseAddress!.storeLittleEndian(Int64(SegmentHeader.size), at: 0)
+                    $0.baseAddress!.storeLittleEndian(UInt32(1), at: 8)
+                }
+                _ = marker.withUnsafeBytes {
+                    RecordFrame.encode(
+                        type: .commit, index: firstIndex - 1, term: 0, payload: $0, salt: header.salt,
+                        into: base + hardStateSize)
+                }
+            }
+        }
+        let temporary = directory + "/" + name + SegmentName.temporarySuffix
+        do throws(FileSystemError) {
+            let file = try fileSystem.openFile(temporary, mode: .createNew)
+            defer { fileSystem.closeFile(file) }
+            try fileSystem.write(bytes, to: file, at: 0)
+            try fileSystem.synchronize(file)
+            try fileSystem.rename(temporary, to: directory + "/" + name)
+            try fileSystem.synchronizeDirectory(directory)
+        } catch {
+            throw WALError(error)
+        }
+        return SegmentInfo(
+            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: [], endOffset: Int64(bytes.count))
+    }
+
+    // MARK: Truncation
+
+    /// Voids every entry after `index`, durably, before returning.
+    ///
+    /// A new *truncation segment* starting at `index + 1` is created first; from the moment
+    /// its name is durable, recovery treats every later entry in older segments as void.
+    /// Segments that hold only void entries are then deleted newest first, so a crash at any
+    /// point leaves a log that recovers to the truncated state.
+    func truncateSuffix(after index: UInt64) throws(WALError) {
+        guard index >= firstIndex - 1 else {
+            throw .invalidTruncation("cannot keep only entries up to \(index): the log starts at \(firstIndex)")
+        }
+        guard index < lastIndex else { return }
+        let priorCount = segments.count
+        try startSegment(firstIndex: index + 1, isTruncation: true)
+        let created = segments.removeLast()
+        assert(segments.count == priorCount)
+        var removed = false
+        while let last = segments.last, last.firstIndex > index, segments.count > 0 {
+            segments.removeLast()
+            try remove(last.name)
+            removed = true
+        }
+        if removed { try syncDirectory() }
+        if !segments.isEmpty {
+            segments[segments.count - 1].trim(after: index, interval: options.indexInterval)
+        }
+        segments.append(created)
+    }
+
+    /// Makes `index + 1` the log's first index, and deletes segments that hold only earlier
+    /// entries. If the log ends before `index`, it restarts empty at `index + 1`.
+    func truncatePrefix(through index: UInt64) throws(WALError) {
+        guard index >= firstIndex else { return }
+        let metadata = LogMetadata(firstIndex: index + 1)
+        let temporary = path(LogMetadata.fileName + SegmentName.temporarySuffix)
+        do throws(FileSystemError) {
+            do {
+                try fileSystem.removeFile(temporary)
+            } catch where error.code == .notFound {}
+            let file = try fileSystem.openFile(temporary, mode: .createNew)
+            defer { fileSystem.closeFile(file) }
+            try fileSystem.write(metadata.encoded, to: file, at: 0)
+            try fileSystem.synchronize(file)
+            try fileSystem.rename(temporary, to: path(LogMetadata.fileName))
+            try fileSystem.synchronizeDirectory(directory)
+        } catch {
+            throw WALError(error)
+        }
+        let previousLast = lastIndex
+        firstIndex = index + 1
+        if index > previousLast {
+            try startSegment(firstIndex: index + 1, isTruncation: false)
+        }
+        var removed = false
+        while segments.count > 1 && segments[0].lastIndex <= index {
+            try remove(segments.removeFirst().name)
+            removed = true
+        }
+        if removed { try syncDirectory() }
+    }
+
+    private func remove(_ name: String) throws(WALError) {
+        do { try fileSystem.removeFile(path(name)) } catch { throw WALError(error) }
+    }
+
+    private func syncDirectory() throws(WALError) {
+        do { try fileSystem.synchronizeDirectory(directory) } catch { throw WALError(error) }
+    }
+}

@@ -1,0 +1,25 @@
+import Logging
+
+/// Tuning and limits for a `WriteAheadLog`.
+public struct WALOptions: Sendable {
+    /// A segment is sealed and a new one started once it reaches this size. A single batch
+    /// larger than this still goes whole into one segment.
+    public var segmentSize: Int = 64 << 20
+    /// The largest payload a single entry may have. It also bounds the memory recovery and
+    /// reads need, whatever the log's length.
+    public var maxPayloadSize: Int = 16 << 20
+    /// At most this many encoded bytes go into one write and one fdatasync.
+    public var maxBatchBytes: Int = 8 << 20
+    /// Appends beyond this many queued bytes wait for earlier batches to become durable, so
+    /// memory cannot grow without bound however fast callers produce.
+    public var maxBytesInFlight: Int = 64 << 20
+    /// Every this-many-th entry's file offset is kept in memory to find entries quickly.
+    public var indexInterval: Int = 32
+    /// The buffer size for sequential scans (recovery and reads).
+    public var readBufferSize: Int = 1 << 20
+    /// Where the log reports recovery and failures.
+    public var logger: Logger = Logger(label: "swift-raft.wal")
+
+    /// Creates the default options.
+    public init() {}
+}

@@ -1,0 +1,209 @@
+import Logging
+
+/// A segmented, append-only write-ahead log with group commit.
+///
+/// Every record is framed with its length, type, index and term under a CRC32C seeded with a
+/// per-file salt; every batch ends in a commit marker. Appends from many callers are
+/// coalesced by one writer thread into one write and one `fdatasync`, and complete in index
+/// order once durable. The hard state (term, vote, commit) travels in the same batch as the
+/// entries it is saved with. See `SegmentHeader`, `RecordFrame` and `LogMetadata` for the
+/// byte layout of every file.
+///
+/// Failure is closed: after any write or sync error, every pending and later call fails with
+/// `WALError.failed(cause:)`. The remedy is to reopen the log, which recovers from disk.
+///
+/// Call `close()` when done; dropping the last reference also stops the writer once the
+/// queue is drained.
+public final class WriteAheadLog<FS: FileSystem>: Sendable {
+    /// The directory holding the segment files.
+    public let directory: String
+    /// What recovery found when the log was opened.
+    public let recoveryReport: RecoveryReport
+    let engine: LogEngine<FS>
+
+    /// Opens the log in `directory`, creating it if needed, and recovers it: every segment is
+    /// scanned and checked, a torn uncommitted batch at the very end is cut off, and void
+    /// files are removed. Anything else that fails a check is reported as
+    /// `WALError.corruption` naming the file and byte offset, and nothing is changed.
+    public init(directory: String, fileSystem: FS, options: WALOptions = WALOptions()) throws(WALError) {
+        self.directory = directory
+        do { try fileSystem.createDirectory(directory) } catch { throw WALError(error) }
+        var outcome = try Recovery(fileSystem: fileSystem, directory: directory, options: options).run()
+        try Self.repair(&outcome, fileSystem: fileSystem, directory: directory, options: options)
+        let writer = try SegmentWriter(
+            fileSystem: fileSystem, directory: directory, options: options, segments: outcome.segments,
+            firstIndex: outcome.firstIndex, hardState: outcome.hardState, nextSequence: outcome.nextSequence)
+        self.recoveryReport = outcome.report
+        self.engine = LogEngine(fileSystem: fileSystem, directory: directory, options: options, writer: writer)
+        engine.start()
+        if let torn = outcome.report.tornTail {
+            options.logger.warning(
+                "dropped a torn, uncommitted batch at the end of the log",
+                metadata: ["file": "\(torn.file)", "offset": "\(torn.offset)", "bytes": "\(torn.droppedBytes)"])
+        }
+    }
+
+    deinit {
+        engine.close {}
+    }
+
+    /// Checks the log in `directory` without changing anything, and reports what opening it
+    /// would find. Throws `WALError.corruption` naming the file and offset of any damage.
+    public static func verify(
+        directory: String, fileSystem: FS, options: WALOptions = WALOptions()
+    ) throws(WALError) -> RecoveryReport {
+        try Recovery(fileSystem: fileSystem, directory: directory, options: options).run().report
+    }
+
+    /// Makes what recovery found durable: cuts the torn tail, deletes void files, and starts
+    /// a segment where none can take appends.
+    private static func repair(
+        _ outcome: inout Recovery<FS>.Outcome, fileSystem: FS, directory: String, options: WALOptions
+    ) throws(WALError) {
+        do {
+            if let torn = outcome.report.tornTail {
+                let file = try fileSystem.openFile(torn.file, mode: .readWrite)
+                defer { fileSystem.closeFile(file) }
+                try fileSystem.truncate(file, to: torn.offset)
+                try fileSystem.synchronize(file)
+            }
+            for name in outcome.obsoleteFiles {
+                try fileSystem.removeFile(directory + "/" + name)
+            }
+            if !outcome.obsoleteFiles.isEmpty { try fileSystem.synchronizeDirectory(directory) }
+        } catch {
+            throw WALError(error)
+        }
+        outcome.report.removedFiles = outcome.obsoleteFiles
+        // An empty directory, or a log cut short by truncatePrefix past its end before the
+        // restarting segment was created: appends must begin at the first index.
+        if outcome.segments.isEmpty || outcome.segments[outcome.segments.count - 1].lastIndex < outcome.firstIndex - 1 {
+            let segment = try SegmentWriter<FS>.createSegment(
+                fileSystem: fileSystem, directory: directory, sequence: outcome.nextSequence,
+                firstIndex: outcome.firstIndex, isTruncation: false, hardState: outcome.hardState)
+            outcome.nextSequence += 1
+            for old in outcome.segments {
+                do { try fileSystem.removeFile(directory + "/" + old.name) } catch { throw WALError(error) }
+            }
+            outcome.segments = [segment]
+        }
+    }
+
+    // MARK: State
+
+    /// The first readable index.
+    public var firstIndex: UInt64 { engine.durable.firstIndex }
+    /// The last durable index; `firstIndex - 1` when the log is empty.
+    public var lastIndex: UInt64 { engine.durable.lastIndex }
+    /// The durable hard state, if one was ever saved.
+    public var hardState: HardState? { engine.durable.hardState }
+
+    // MARK: Writing
+
+    /// Appends entries, and optionally a hard state, as one atomic batch; returns once they
+    /// are durable. The first entry's index must be the one after the last appended (or
+    /// queued) entry.
+    public func append(_ entries: [LogEntry], hardState: HardState? = nil) async throws(WALError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<WALError?, Never>) in
+            engine.enqueueAppend(entries, hardState: hardState) { continuation.resume(returning: $0) }
+        }
+        if let result { throw result }
+    }
+
+    /// Appends entries and calls `completion` once they are durable, or with the error.
+    /// For callers that are not async; completions run on the writer thread, in index order,
+    /// and must return quickly.
+    public func append(
+        _ entries: [LogEntry], hardState: HardState? = nil,
+        completion: @escaping @Sendable (WALError?) -> Void
+    ) {
+        engine.enqueueAppend(entries, hardState: hardState, completion: completion)
+    }
+
+    /// Appends payloads at the next free indexes, all in `term`; returns their indexes once
+    /// they are durable.
+    public func append(payloads: [[UInt8]], term: UInt64) async throws(WALError) -> Range<UInt64> {
+        try await withCheckedContinuation { continuation in
+            engine.enqueueAppend(payloads: payloads, term: term) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    /// Appends payloads at the next free indexes and calls `completion` with their indexes
+    /// once they are durable. Completions run on the writer thread and must return quickly.
+    public func append(
+        payloads: [[UInt8]], term: UInt64,
+        completion: @escaping @Sendable (Result<Range<UInt64>, WALError>) -> Void
+    ) {
+        engine.enqueueAppend(payloads: payloads, term: term, completion: completion)
+    }
+
+    /// Saves a hard state durably, on its own.
+    public func save(_ hardState: HardState) async throws(WALError) {
+        try await append([], hardState: hardState)
+    }
+
+    /// Removes every entry after `index`, durably and crash-safely, before returning. Later
+    /// appends continue at `index + 1`.
+    public func truncateSuffix(after index: UInt64) async throws(WALError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<WALError?, Never>) in
+            engine.enqueueTruncateSuffix(after: index) { continuation.resume(returning: $0) }
+        }
+        if let result { throw result }
+    }
+
+    /// Makes `index + 1` the first index, deleting whole segments that hold only earlier
+    /// entries. Truncating past the last index leaves an empty log that continues at
+    /// `index + 1` (as after installing a snapshot).
+    public func truncatePrefix(through index: UInt64) async throws(WALError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<WALError?, Never>) in
+            engine.enqueueTruncatePrefix(through: index) { continuation.resume(returning: $0) }
+        }
+        if let result { throw result }
+    }
+
+    /// Waits for everything queued to finish, then stops the writer. Later calls fail with
+    /// `WALError.closed`.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            engine.close { continuation.resume() }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads the durable entry at `index`.
+    public func entry(at index: UInt64) throws(WALError) -> LogEntry {
+        let reader = try makeReader(from: index, through: index)
+        guard let entry = try reader.next() else {
+            let view = engine.durable
+            throw .indexOutOfRange(index: index, firstIndex: view.firstIndex, lastIndex: view.lastIndex)
+        }
+        return entry
+    }
+
+    /// Reads durable entries in `range`, stopping early once `maxBytes` of payload are read
+    /// (at least one entry is always returned).
+    public func entries(in range: ClosedRange<UInt64>, maxBytes: Int = .max) throws(WALError) -> [LogEntry] {
+        let reader = try makeReader(from: range.lowerBound, through: range.upperBound)
+        var entries: [LogEntry] = []
+        var bytes = 0
+        while let entry = try reader.next() {
+            bytes += entry.payload.count
+            if !entries.isEmpty && bytes > maxBytes { break }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    /// A streaming reader over durable entries `first...last`, checking every CRC as it goes.
+    public func makeReader(from first: UInt64, through last: UInt64) throws(WALError) -> LogReader<FS> {
+        let view = engine.durable
+        guard first >= view.firstIndex, first <= last, last <= view.lastIndex else {
+            let bad = first < view.firstIndex || first > view.lastIndex ? first : last
+            throw .indexOutOfRange(index: bad, firstIndex: view.firstIndex, lastIndex: view.lastIndex)
+        }
+        return LogReader(
+            fileSystem: engine.fileSystem, directory: directory, options: engine.options, view: view,
+            first: first, last: last)
+    }
+}

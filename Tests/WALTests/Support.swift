@@ -1,0 +1,48 @@
+import Foundation
+import RaftSimulation
+import WAL
+
+/// Options with small segments, so tests cross segment boundaries quickly.
+func smallOptions(segmentSize: Int = 4096) -> WALOptions {
+    var options = WALOptions()
+    options.segmentSize = segmentSize
+    options.indexInterval = 4
+    options.readBufferSize = 4096
+    options.maxPayloadSize = 64 << 10
+    return options
+}
+
+/// A deterministic payload for an index and term, so any entry can be checked.
+func payload(index: UInt64, term: UInt64, size: Int? = nil) -> [UInt8] {
+    var generator = SeededGenerator(seed: index &* 31 &+ term)
+    let count = size ?? Int(generator.next() % 200)
+    return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+}
+
+func entry(_ index: UInt64, term: UInt64 = 1, size: Int? = nil) -> LogEntry {
+    LogEntry(index: index, term: term, payload: payload(index: index, term: term, size: size))
+}
+
+func entries(_ range: ClosedRange<UInt64>, term: UInt64 = 1, size: Int? = nil) -> [LogEntry] {
+    range.map { entry($0, term: term, size: size) }
+}
+
+/// Reads every live entry of a log.
+func allEntries<FS: FileSystem>(_ log: WriteAheadLog<FS>) throws -> [LogEntry] {
+    guard log.lastIndex >= log.firstIndex else { return [] }
+    return try log.entries(in: log.firstIndex...log.lastIndex)
+}
+
+/// A fresh directory under the system temporary directory, removed by `remove()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "swift-raft-tests-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

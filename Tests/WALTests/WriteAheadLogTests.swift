@@ -1,0 +1,267 @@
+import Synchronization
+import Foundation
+import RaftSimulation
+import Testing
+import WAL
+
+@Suite struct WriteAheadLogTests {
+    let directory = "/wal"
+
+    func open(_ fileSystem: SimulatedFileSystem, options: WALOptions = smallOptions()) throws -> WriteAheadLog<SimulatedFileSystem> {
+        try WriteAheadLog(directory: directory, fileSystem: fileSystem, options: options)
+    }
+
+    @Test func emptyLogStartsAtIndexOne() async throws {
+        let log = try open(SimulatedFileSystem(seed: 1))
+        #expect(log.firstIndex == 1)
+        #expect(log.lastIndex == 0)
+        #expect(log.hardState == nil)
+        #expect(throws: WALError.self) { try log.entry(at: 1) }
+        await log.close()
+    }
+
+    @Test func appendedEntriesReadBackAndSurviveReopen() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 2)
+        let written = entries(1...50)
+        do {
+            let log = try open(fileSystem)
+            try await log.append(Array(written[0..<20]))
+            try await log.append(Array(written[20...]), hardState: HardState(term: 3, vote: 2, commit: 40))
+            #expect(log.lastIndex == 50)
+            #expect(try allEntries(log) == written)
+            #expect(try log.entry(at: 37) == written[36])
+            await log.close()
+        }
+        let reopened = try open(fileSystem)
+        #expect(reopened.recoveryReport.tornTail == nil)
+        #expect(reopened.recoveryReport.entryCount == 50)
+        #expect(reopened.hardState == HardState(term: 3, vote: 2, commit: 40))
+        #expect(try allEntries(reopened) == written)
+        await reopened.close()
+    }
+
+    @Test func nonContiguousAppendIsRejectedAndChangesNothing() async throws {
+        let log = try open(SimulatedFileSystem(seed: 3))
+        try await log.append(entries(1...3))
+        await #expect(throws: WALError.nonContiguousIndex(expected: 4, found: 5)) {
+            try await log.append(entries(5...6))
+        }
+        try await log.append(entries(4...4))
+        #expect(log.lastIndex == 4)
+        await log.close()
+    }
+
+    @Test func oversizedPayloadIsRejected() async throws {
+        let options = smallOptions()
+        let log = try open(SimulatedFileSystem(seed: 4), options: options)
+        await #expect(throws: WALError.payloadTooLarge(size: options.maxPayloadSize + 1, limit: options.maxPayloadSize)) {
+            try await log.append([LogEntry(index: 1, term: 1, payload: [UInt8](repeating: 1, count: options.maxPayloadSize + 1))])
+        }
+        #expect(log.lastIndex == 0)
+        await log.close()
+    }
+
+    @Test func rolloverCreatesChainedSegments() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 5)
+        let written = entries(1...200, size: 100)
+        do {
+            let log = try open(fileSystem, options: smallOptions(segmentSize: 2048))
+            for chunk in stride(from: 0, to: 200, by: 10) { try await log.append(Array(written[chunk..<(chunk + 10)])) }
+            await log.close()
+        }
+        let names = try fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".wal") }
+        #expect(names.count > 5)
+        let reopened = try open(fileSystem, options: smallOptions(segmentSize: 2048))
+        #expect(reopened.recoveryReport.segmentCount == names.count)
+        #expect(try allEntries(reopened) == written)
+        #expect(try reopened.entries(in: 95...105) == Array(written[94...104]))
+        await reopened.close()
+    }
+
+    @Test func assignedIndexesContinueTheLog() async throws {
+        let log = try open(SimulatedFileSystem(seed: 6))
+        let first = try await log.append(payloads: [[1], [2], [3]], term: 2)
+        let second = try await log.append(payloads: [[4]], term: 2)
+        #expect(first == 1..<4)
+        #expect(second == 4..<5)
+        #expect(try log.entry(at: 4) == LogEntry(index: 4, term: 2, payload: [4]))
+        await log.close()
+    }
+
+    @Test func concurrentAppendsAreGroupCommittedInIndexOrder() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 7)
+        let log = try open(fileSystem, options: smallOptions(segmentSize: 1 << 20))
+        let before = fileSystem.mutatingOperationCount
+        let starts = await withTaskGroup(of: [UInt64].self) { group in
+            for producer in 0..<16 {
+                group.addTask {
+                    var starts: [UInt64] = []
+                    for round in 0..<20 {
+                        let range = try! await log.append(payloads: [[UInt8(producer), UInt8(round)]], term: 1)
+                        starts.append(range.lowerBound)
+                    }
+                    return starts
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(starts.sorted() == Array(1...320))
+        #expect(log.lastIndex == 320)
+        // Fewer write+sync pairs than appends: appends arriving during a sync share the next one.
+        #expect(fileSystem.mutatingOperationCount - before < 2 * 320)
+        let entries = try allEntries(log)
+        #expect(entries.map(\.index) == Array(1...320))
+        await log.close()
+    }
+
+    @Test func completionsArriveInIndexOrder() async throws {
+        let log = try open(SimulatedFileSystem(seed: 8))
+        let order = OrderRecorder()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            for index in 1...100 as ClosedRange<UInt64> {
+                log.append([entry(index)]) { error in
+                    #expect(error == nil)
+                    order.record(index)
+                    if index == 100 { done.resume() }
+                }
+            }
+        }
+        #expect(order.values == Array(1...100))
+        await log.close()
+    }
+
+    @Test func truncateSuffixWithinAndAcrossSegments() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 9)
+        let options = smallOptions(segmentSize: 2048)
+        var expected = entries(1...120, size: 64)
+        do {
+            let log = try open(fileSystem, options: options)
+            for chunk in stride(from: 0, to: 120, by: 8) { try await log.append(Array(expected[chunk..<(chunk + 8)])) }
+            try await log.truncateSuffix(after: 117)  // within the last segment
+            expected.removeSubrange(117...)
+            #expect(log.lastIndex == 117)
+            try await log.truncateSuffix(after: 30)  // across many segments
+            expected.removeSubrange(30...)
+            #expect(log.lastIndex == 30)
+            #expect(try allEntries(log) == expected)
+            let replacement = entries(31...45, term: 2, size: 64)
+            try await log.append(replacement)
+            expected += replacement
+            #expect(try allEntries(log) == expected)
+            await log.close()
+        }
+        let reopened = try open(fileSystem, options: options)
+        #expect(try allEntries(reopened) == expected)
+        #expect(try reopened.entry(at: 31).term == 2)
+        await reopened.close()
+    }
+
+    @Test func truncateSuffixToNothingAndTruncateSuffixPastTheEndIsANoOp() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 10)
+        let log = try open(fileSystem)
+        try await log.append(entries(1...10))
+        try await log.truncateSuffix(after: 20)
+        #expect(log.lastIndex == 10)
+        try await log.truncateSuffix(after: 0)
+        #expect(log.lastIndex == 0)
+        try await log.append(entries(1...2, term: 5))
+        await log.close()
+        let reopened = try open(fileSystem)
+        #expect(try allEntries(reopened) == entries(1...2, term: 5))
+        await reopened.close()
+    }
+
+    @Test func truncatePrefixDropsWholeSegmentsAndRecordsTheFirstIndex() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 11)
+        let options = smallOptions(segmentSize: 2048)
+        let written = entries(1...100, size: 64)
+        do {
+            let log = try open(fileSystem, options: options)
+            for chunk in stride(from: 0, to: 100, by: 10) { try await log.append(Array(written[chunk..<(chunk + 10)])) }
+            let before = try fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".wal") }.count
+            try await log.truncatePrefix(through: 60)
+            #expect(log.firstIndex == 61)
+            #expect(try fileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".wal") }.count < before)
+            #expect(throws: WALError.self) { try log.entry(at: 60) }
+            #expect(try allEntries(log) == Array(written[60...]))
+            await log.close()
+        }
+        let reopened = try open(fileSystem, options: options)
+        #expect(reopened.firstIndex == 61)
+        #expect(try allEntries(reopened) == Array(written[60...]))
+        await reopened.close()
+    }
+
+    @Test func truncatePrefixPastTheEndRestartsTheLogThere() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 12)
+        do {
+            let log = try open(fileSystem)
+            try await log.append(entries(1...10), hardState: HardState(term: 2, vote: 1, commit: 10))
+            try await log.truncatePrefix(through: 500)
+            #expect(log.firstIndex == 501)
+            #expect(log.lastIndex == 500)
+            await #expect(throws: WALError.nonContiguousIndex(expected: 501, found: 11)) {
+                try await log.append(entries(11...11))
+            }
+            try await log.append(entries(501...505, term: 3))
+            await log.close()
+        }
+        let reopened = try open(fileSystem)
+        #expect(reopened.firstIndex == 501)
+        #expect(try allEntries(reopened) == entries(501...505, term: 3))
+        #expect(reopened.hardState == HardState(term: 2, vote: 1, commit: 10))
+        await reopened.close()
+    }
+
+    @Test func hardStateSurvivesTruncationsThatDeleteTheSegmentsHoldingIt() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 13)
+        let options = smallOptions(segmentSize: 1024)
+        do {
+            let log = try open(fileSystem, options: options)
+            try await log.append(entries(1...40, size: 64), hardState: HardState(term: 7, vote: 3, commit: 5))
+            try await log.truncateSuffix(after: 2)
+            try await log.truncatePrefix(through: 2)
+            await log.close()
+        }
+        let reopened = try open(fileSystem, options: options)
+        #expect(reopened.hardState == HardState(term: 7, vote: 3, commit: 5))
+        #expect(reopened.firstIndex == 3)
+        #expect(reopened.lastIndex == 2)
+        await reopened.close()
+    }
+
+    @Test func closedLogRefusesWork() async throws {
+        let log = try open(SimulatedFileSystem(seed: 14))
+        await log.close()
+        await #expect(throws: WALError.closed) { try await log.append(entries(1...1)) }
+    }
+
+    @Test func posixRoundTripWithRolloverAndTruncation() async throws {
+        let temporary = TemporaryDirectory()
+        defer { temporary.remove() }
+        var options = smallOptions(segmentSize: 8192)
+        options.indexInterval = 8
+        var expected = entries(1...300, size: 100)
+        do {
+            let log = try WriteAheadLog(directory: temporary.path, fileSystem: PosixFileSystem(), options: options)
+            for chunk in stride(from: 0, to: 300, by: 25) { try await log.append(Array(expected[chunk..<(chunk + 25)])) }
+            try await log.truncateSuffix(after: 250)
+            expected.removeSubrange(250...)
+            try await log.truncatePrefix(through: 100)
+            expected.removeSubrange(0..<100)
+            await log.close()
+        }
+        let reopened = try WriteAheadLog(directory: temporary.path, fileSystem: PosixFileSystem(), options: options)
+        #expect(reopened.firstIndex == 101)
+        #expect(try allEntries(reopened) == expected)
+        let report = try WriteAheadLog.verify(directory: temporary.path, fileSystem: PosixFileSystem(), options: options)
+        #expect(report.lastIndex == 250)
+        await reopened.close()
+    }
+}
+
+final class OrderRecorder: Sendable {
+    private let storage = Mutex<[UInt64]>([])
+    func record(_ value: UInt64) { storage.withLock { $0.append(value) } }
+    var values: [UInt64] { storage.withLock { $0 } }
+}
