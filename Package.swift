@@ -53,6 +53,7 @@ let package = Package(
                 "WAL",
                 "RaftSimulation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RaftSimulation
 import WAL
 
@@ -9,6 +10,7 @@ func smallOptions(segmentSize: Int = 4096) -> WALOptions {
     options.indexInterval = 4
     options.readBufferSize = 4096
     options.maxPayloadSize = 64 << 10
+    options.logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     return options
 }
 

@@ -1,6 +1,12 @@
 import Synchronization
 import WAL
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An in-memory `FileSystem` that models what a real disk does to unsynced data in a crash,
 /// and injects faults on command.
 ///
@@ -64,6 +70,13 @@ public final class SimulatedFileSystem: FileSystem {
     }
 
     private let state: Mutex<State>
+    private let syncGate = Mutex(SyncGate())
+
+    private struct SyncGate {
+        var held = false
+        var blocked = 0
+        var completed = 0
+    }
 
     /// Creates an empty file system whose crash behaviour follows `seed`.
     public init(seed: UInt64) {
@@ -97,6 +110,23 @@ public final class SimulatedFileSystem: FileSystem {
             $0.powerIsCut = count <= 0
         }
     }
+
+    /// Makes every `synchronize` wait until `releaseSyncs()`, so a test can pile up work
+    /// behind an in-flight sync and observe how it is batched.
+    public func holdSyncs() {
+        syncGate.withLock { $0.held = true }
+    }
+
+    /// Lets held and future syncs proceed.
+    public func releaseSyncs() {
+        syncGate.withLock { $0.held = false }
+    }
+
+    /// How many `synchronize` calls are waiting at the gate.
+    public var heldSyncCount: Int { syncGate.withLock { $0.blocked } }
+
+    /// How many `synchronize` calls have completed (successfully or not).
+    public var syncCount: Int { syncGate.withLock { $0.completed } }
 
     /// The number of mutating operations so far.
     public var mutatingOperationCount: Int { state.withLock { $0.mutatingOperations } }
@@ -249,6 +279,14 @@ public final class SimulatedFileSystem: FileSystem {
     }
 
     public func synchronize(_ file: FileHandle) throws(FileSystemError) {
+        if syncGate.withLock({ gate in
+            if gate.held { gate.blocked += 1 }
+            return gate.held
+        }) {
+            while syncGate.withLock({ $0.held }) { usleep(50) }
+            syncGate.withLock { $0.blocked -= 1 }
+        }
+        defer { syncGate.withLock { $0.completed += 1 } }
         try state.withLock { (state: inout State) throws(FileSystemError) in
             let (inode, path) = try Self.handle(file, in: state, "fdatasync")
             try Self.mutate(&state, "fdatasync", path)

@@ -8,8 +8,8 @@ final class FrameReader<FS: FileSystem> {
         case frame(RecordFrame.Header, offset: Int64, payload: UnsafeRawBufferPointer)
         /// No more data: the file ends exactly here, or an all-zero header starts here.
         case endOfData(offset: Int64)
-        /// Bytes at `offset` are not a valid frame.
-        case invalid(offset: Int64, reason: String)
+        /// Bytes at `offset` are not a valid frame. `truncated` when the file ends inside it.
+        case invalid(offset: Int64, reason: String, truncated: Bool)
     }
 
     let fileSystem: FS
@@ -49,20 +49,20 @@ final class FrameReader<FS: FileSystem> {
         let start = offset
         guard start < fileSize else { return .endOfData(offset: start) }
         guard try ensure(RecordFrame.headerSize) else {
-            return .invalid(offset: start, reason: "truncated frame header")
+            return .invalid(offset: start, reason: "truncated frame header", truncated: true)
         }
         let base = UnsafeRawPointer(buffer.baseAddress! + position)
         switch RecordFrame.readHeader(at: base, maxPayload: maxPayload) {
         case .endOfData:
             return .endOfData(offset: start)
         case .invalid(let reason):
-            return .invalid(offset: start, reason: reason)
+            return .invalid(offset: start, reason: reason, truncated: false)
         case .header(let header):
             let size = header.frameSize
-            guard try ensure(size) else { return .invalid(offset: start, reason: "truncated frame") }
+            guard try ensure(size) else { return .invalid(offset: start, reason: "truncated frame", truncated: true) }
             let frame = UnsafeRawPointer(buffer.baseAddress! + position)
             guard RecordFrame.checksumMatches(header, frame: frame, salt: salt) else {
-                return .invalid(offset: start, reason: "checksum mismatch")
+                return .invalid(offset: start, reason: "checksum mismatch", truncated: false)
             }
             position += size
             return .frame(

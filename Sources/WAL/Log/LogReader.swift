@@ -89,7 +89,7 @@ public final class LogReader<FS: FileSystem> {
                 return LogEntry(index: header.index, term: header.term, payload: [UInt8](payload))
             case .endOfData(let offset):
                 throw .corruption(file: path, offset: offset, reason: "segment ends before entry \(nextIndex)")
-            case .invalid(let offset, let reason):
+            case .invalid(let offset, let reason, _):
                 throw .corruption(file: path, offset: offset, reason: reason)
             }
         }

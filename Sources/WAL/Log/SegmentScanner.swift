@@ -61,7 +61,7 @@ struct SegmentScanner<FS: FileSystem> {
         var batchCheckpoints: [Int64] = []
         var nextIndex = header.firstIndex
 
-        let damage: (offset: Int64, reason: String)
+        let damage: (offset: Int64, reason: String, truncated: Bool)
         scanning: while true {
             switch try reader.next() {
             case .frame(let frame, let offset, let payload):
@@ -100,10 +100,13 @@ struct SegmentScanner<FS: FileSystem> {
                 if batchFrames == 0 && offset == fileSize {
                     return Result(info: info, hardState: hardState, fileSize: fileSize, tornTail: nil)
                 }
-                damage = (offset, batchFrames == 0 ? "zero bytes after the last batch" : "batch without a commit marker")
+                damage = (
+                    offset, batchFrames == 0 ? "zero bytes after the last batch" : "batch without a commit marker",
+                    true
+                )
                 break scanning
-            case .invalid(let offset, let reason):
-                damage = (offset, reason)
+            case .invalid(let offset, let reason, let truncated):
+                damage = (offset, reason, truncated)
                 break scanning
             }
         }
@@ -115,6 +118,11 @@ struct SegmentScanner<FS: FileSystem> {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
                 reason: "\(damage.reason), followed by a committed batch at byte \(marker)")
+        }
+        guard try tearExplains(file: file, from: damage.offset, fileSize: fileSize, truncated: damage.truncated) else {
+            throw WALError.corruption(
+                file: path, offset: damage.offset,
+                reason: "\(damage.reason), in bytes a torn write cannot explain (every sector present)")
         }
         let torn = RecoveryReport.TornTail(
             file: path, offset: info.endOffset, droppedBytes: fileSize - info.endOffset, reason: damage.reason)
@@ -134,6 +142,31 @@ struct SegmentScanner<FS: FileSystem> {
         case .failure(let error):
             throw WALError.corruption(file: path, offset: 0, reason: "segment header: \(error)")
         }
+    }
+
+    /// Whether damage at `offset` can be the work of a torn write: the frame there runs past
+    /// the end of the file, or some 512-byte sector from `offset` on reads as zeros. Files
+    /// only grow by appending and space is never reused, so a sector a crash failed to write
+    /// is either beyond the end of the file or a hole of zeros. Damage with every sector
+    /// present — a flipped bit in the final commit marker, say — is corruption.
+    private func tearExplains(file: FS.FileHandle, from offset: Int64, fileSize: Int64, truncated: Bool) throws
+        -> Bool
+    {
+        if truncated { return true }
+        let sector = Int64(512)
+        var start = offset
+        var buffer = [UInt8](repeating: 0, count: Int(sector))
+        while start < fileSize {
+            let end = min((start / sector + 1) * sector, fileSize)
+            let count = Int(end - start)
+            try buffer.withUnsafeMutableBytes { raw throws in
+                try fileSystem.readExactly(
+                    from: file, at: start, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), path: "")
+            }
+            if buffer[0..<count].allSatisfy({ $0 == 0 }) { return true }
+            start = end
+        }
+        return false
     }
 
     /// Looks for an intact commit marker of a batch starting at or after `start`: proof that

@@ -95,6 +95,8 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     public var firstIndex: UInt64 { engine.durable.firstIndex }
     /// The last durable index; `firstIndex - 1` when the log is empty.
     public var lastIndex: UInt64 { engine.durable.lastIndex }
+    /// The last index accepted by `append`, whether or not it is durable yet.
+    public var lastAcceptedIndex: UInt64 { engine.lock.withLock { $0.nextIndex - 1 } }
     /// The durable hard state, if one was ever saved.
     public var hardState: HardState? { engine.durable.hardState }
 
