@@ -1,5 +1,6 @@
 import DequeModule
 import Logging
+import Synchronization
 
 /// A caller's append, waiting in the queue for its batch to become durable.
 struct AppendRequest {
@@ -36,6 +37,7 @@ struct DurableView: Sendable {
     var lastIndex: UInt64
     var hardState: HardState?
     var segments: [SegmentInfo]
+    var statistics: WALStatistics
 }
 
 /// The state callers and the writer thread share, under one lock.
@@ -64,6 +66,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
     let directory: String
     let options: WALOptions
     let lock: ConditionLock<SharedState>
+    /// Set while `queue` is non-empty, so the writer can poll for work without the lock.
+    private let hasWork = Atomic<Bool>(false)
     // Touched only by the writer thread after `start()`.
     nonisolated(unsafe) private let writer: SegmentWriter<FS>
 
@@ -74,7 +78,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
         self.writer = writer
         let view = DurableView(
             firstIndex: writer.firstIndex, lastIndex: writer.lastIndex, hardState: writer.hardState,
-            segments: writer.segments)
+            segments: writer.segments, statistics: writer.statistics)
         self.lock = ConditionLock(
             SharedState(nextIndex: view.lastIndex + 1, queuedFirstIndex: view.firstIndex, durable: view))
     }
@@ -179,7 +183,10 @@ final class LogEngine<FS: FileSystem>: Sendable {
         if state.waiting.isEmpty && (state.bytesInFlight == 0 || state.bytesInFlight + bytes <= options.maxBytesInFlight) {
             state.bytesInFlight += bytes
             state.queue.append(operation)
-            if state.queue.count == 1 { lock.broadcast() }
+            if state.queue.count == 1 {
+                hasWork.store(true, ordering: .releasing)
+                lock.broadcast()
+            }
         } else {
             state.waiting.append(operation)
         }
@@ -209,6 +216,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
                 }
             }
             flush(&group, bytes: &bytes)
+            awaitWorkBriefly()
         }
         let waiters: [@Sendable () -> Void] = lock.withLock { state in
             state.writerFinished = true
@@ -216,6 +224,16 @@ final class LogEngine<FS: FileSystem>: Sendable {
             return state.finishWaiters
         }
         for waiter in waiters { waiter() }
+    }
+
+    /// Polls for new work for a few tens of microseconds before the writer goes to sleep on
+    /// the condition variable. A caller that appends right after its previous append
+    /// completed (one producer, or Raft's steady state) then finds the writer awake, and
+    /// saves a futex wake-up per batch: about 30 µs against a 150 µs fdatasync.
+    private func awaitWorkBriefly() {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .microseconds(50)
+        while !hasWork.load(ordering: .acquiring) && clock.now < deadline {}
     }
 
     /// Waits for work, and takes up to `maxBatchBytes` of it. Returns nil when the log is
@@ -232,6 +250,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
             }
             let taken = Array(state.queue.prefix(count))
             state.queue.removeFirst(count)
+            if state.queue.isEmpty { hasWork.store(false, ordering: .releasing) }
             return taken
         }
     }
@@ -271,7 +290,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
     private func publish(releasing bytes: Int) {
         let view = DurableView(
             firstIndex: writer.firstIndex, lastIndex: writer.lastIndex, hardState: writer.hardState,
-            segments: writer.segments)
+            segments: writer.segments, statistics: writer.statistics)
         lock.withLock { state in
             state.durable = view
             state.bytesInFlight -= bytes
@@ -281,6 +300,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
                 state.waiting.removeFirst()
                 state.bytesInFlight += next.encodedBytes
                 state.queue.append(next)
+                hasWork.store(true, ordering: .releasing)
             }
         }
     }

@@ -9,6 +9,7 @@ final class SegmentWriter<FS: FileSystem> {
     private(set) var segments: [SegmentInfo]
     private(set) var firstIndex: UInt64
     private(set) var hardState: HardState?
+    private(set) var statistics = WALStatistics()
     private var active: FS.FileHandle
     private var writeOffset: Int64
     private var nextSequence: UInt64
@@ -96,6 +97,9 @@ final class SegmentWriter<FS: FileSystem> {
             throw WALError(error)
         }
         writeOffset += Int64(total)
+        statistics.batches += 1
+        statistics.entries += UInt64(entryCount)
+        statistics.bytesWritten += UInt64(total)
         segment.lastIndex = index
         segment.endOffset = writeOffset
         segments[segments.count - 1] = segment
@@ -140,6 +144,7 @@ final class SegmentWriter<FS: FileSystem> {
             fileSystem: fileSystem, directory: directory, sequence: nextSequence, firstIndex: firstIndex,
             isTruncation: isTruncation, hardState: hardState)
         nextSequence += 1
+        statistics.segmentsCreated += 1
         let handle: FS.FileHandle
         do { handle = try fileSystem.openFile(path(created.name), mode: .readWrite) } catch { throw WALError(error) }
         fileSystem.closeFile(active)

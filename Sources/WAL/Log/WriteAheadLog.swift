@@ -100,6 +100,9 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     /// The durable hard state, if one was ever saved.
     public var hardState: HardState? { engine.durable.hardState }
 
+    /// Counters of the work done since the log was opened.
+    public var statistics: WALStatistics { engine.durable.statistics }
+
     // MARK: Writing
 
     /// Appends entries, and optionally a hard state, as one atomic batch; returns once they

@@ -1,0 +1,11 @@
+/// Counters of the work a log has done since it was opened.
+public struct WALStatistics: Sendable, Hashable {
+    /// Batches written, each with one write and one fdatasync.
+    public var batches: UInt64 = 0
+    /// Entries made durable.
+    public var entries: UInt64 = 0
+    /// Bytes written to segment files, framing included.
+    public var bytesWritten: UInt64 = 0
+    /// Segments created (rollovers and truncations).
+    public var segmentsCreated: UInt64 = 0
+}
