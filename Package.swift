@@ -53,6 +53,7 @@ let package = Package(
             name: "WALTests",
             dependencies: [
                 "WAL",
+                "raftkv",
                 "RaftSimulation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
