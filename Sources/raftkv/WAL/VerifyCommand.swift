@@ -16,12 +16,18 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         do {
+            let clock = ContinuousClock()
+            let started = clock.now
             let report = try WriteAheadLog.verify(directory: directory, fileSystem: PosixFileSystem())
+            let elapsed = clock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             print("segments:    \(report.segmentCount)")
             print("entries:     \(report.entryCount)")
             print("first index: \(report.firstIndex)")
             print("last index:  \(report.lastIndex)")
             print("bytes:       \(report.bytesScanned)")
+            let rate = Double(report.bytesScanned) / max(seconds, 1e-9) / 1e9
+            print("scanned in:  \((seconds * 1000).rounded() / 1000) s (\((rate * 100).rounded() / 100) GB/s)")
             if let state = report.hardState {
                 print("hard state:  term \(state.term), vote \(state.vote), commit \(state.commit)")
             }

@@ -1,0 +1,158 @@
+import Benchmark
+import Foundation
+import WAL
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Each pair that a target compares runs in this one process, back to back, in the same
+// directory: the raw pwrite+fdatasync loop next to the WAL's single writer, so that their
+// ratio is measured on the same disk at the same time.
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput], warmupIterations: 1, maxDuration: .seconds(3), maxIterations: 1_000_000)
+
+    // MARK: CRC32C
+
+    let buffer = (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    Benchmark("CRC32C hardware, 64 KiB buffers", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        buffer.withUnsafeBytes { raw in
+            for _ in benchmark.scaledIterations { blackHole(CRC32C.checksum(raw)) }
+        }
+    }
+    Benchmark("CRC32C software, 64 KiB buffers", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        buffer.withUnsafeBytes { raw in
+            for _ in benchmark.scaledIterations { blackHole(CRC32C.softwareChecksum(raw)) }
+        }
+    }
+
+    // MARK: One writer, one 256-byte record per fdatasync
+
+    Benchmark("Raw pwrite+fdatasync, 256 B") { benchmark in
+        let directory = Scratch.make("raw")
+        let descriptor = open(directory + "/raw", O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        let record = [UInt8](repeating: 0xA5, count: 256)
+        var offset: off_t = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            _ = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 256, offset) }
+            fdatasync(descriptor)
+            offset += 256
+        }
+        benchmark.stopMeasurement()
+        close(descriptor)
+        Scratch.remove(directory)
+    }
+
+    Benchmark("WAL append, 1 writer, 256 B") { benchmark in
+        let directory = Scratch.make("wal-one")
+        let log = try! WriteAheadLog(directory: directory, fileSystem: PosixFileSystem())
+        let payload = [UInt8](repeating: 0xA5, count: 256)
+        var index: UInt64 = 1
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try! await log.append([LogEntry(index: index, term: 1, payload: payload)])
+            index += 1
+        }
+        benchmark.stopMeasurement()
+        await log.close()
+        Scratch.remove(directory)
+    }
+
+    // MARK: Many producers: 64 × batches of 64 records of 256 bytes (4,096 in flight)
+
+    Benchmark(
+        "WAL append, 64 producers x 64-record batches, 256 B (65,536 records per iteration)",
+        configuration: .init(maxDuration: .seconds(5))
+    ) { benchmark in
+        let directory = Scratch.make("wal-many")
+        let log = try! WriteAheadLog(directory: directory, fileSystem: PosixFileSystem())
+        let payloads = [[UInt8]](repeating: [UInt8](repeating: 0x5A, count: 256), count: 64)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<64 {
+                    group.addTask {
+                        for _ in 0..<16 { _ = try! await log.append(payloads: payloads, term: 1) }
+                    }
+                }
+            }
+        }
+        benchmark.stopMeasurement()
+        await log.close()
+        Scratch.remove(directory)
+    }
+
+    // MARK: 64 KiB records against raw buffered sequential bandwidth
+
+    Benchmark("Raw buffered sequential write + final fdatasync, 64 MiB") { benchmark in
+        let directory = Scratch.make("raw-seq")
+        let chunk = [UInt8](repeating: 0x5A, count: 64 << 10)
+        for _ in benchmark.scaledIterations {
+            let descriptor = open(directory + "/raw", O_RDWR | O_CREAT | O_TRUNC, 0o644)
+            for block in 0..<1024 {
+                _ = chunk.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, chunk.count, off_t(block * chunk.count)) }
+            }
+            fdatasync(descriptor)
+            close(descriptor)
+        }
+        Scratch.remove(directory)
+    }
+
+    Benchmark("WAL append, 128 producers, 64 KiB records, 64 MiB per iteration") { benchmark in
+        let directory = Scratch.make("wal-large")
+        let log = try! WriteAheadLog(directory: directory, fileSystem: PosixFileSystem())
+        let payload = [[UInt8](repeating: 0x5A, count: 64 << 10)]
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<128 {
+                    group.addTask {
+                        for _ in 0..<8 { _ = try! await log.append(payloads: payload, term: 1) }
+                    }
+                }
+            }
+        }
+        benchmark.stopMeasurement()
+        await log.close()
+        Scratch.remove(directory)
+    }
+
+    // MARK: Recovery of a 1 GiB log, warm cache
+
+    Benchmark(
+        "WAL open (recovery) of a 1 GiB log of 4 KiB records",
+        configuration: .init(metrics: [.wallClock, .peakMemoryResident], warmupIterations: 1, maxIterations: 5)
+    ) { benchmark in
+        let directory = Scratch.make("wal-recovery")
+        do {
+            let log = try! WriteAheadLog(directory: directory, fileSystem: PosixFileSystem())
+            let payloads = [[UInt8]](repeating: [UInt8](repeating: 0x33, count: 4096), count: 256)
+            for _ in 0..<1024 { _ = try! await log.append(payloads: payloads, term: 1) }
+            await log.close()
+        }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let log = try! WriteAheadLog(directory: directory, fileSystem: PosixFileSystem())
+            blackHole(log.lastIndex)
+            await log.close()
+        }
+        benchmark.stopMeasurement()
+        Scratch.remove(directory)
+    }
+}
+
+/// Scratch directories on the same file system as the working directory (not tmpfs).
+enum Scratch {
+    static func make(_ name: String) -> String {
+        let path = FileManager.default.currentDirectoryPath + "/.build/bench-scratch/" + name + "-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
