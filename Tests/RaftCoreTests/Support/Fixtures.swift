@@ -59,6 +59,7 @@ extension RaftReplica where Storage == MemoryLogStorage {
     }
 
     /// All messages the next `Ready`s hold, after persisting them.
+    @discardableResult
     mutating func drainMessages() -> [Message] {
         var messages: [Message] = []
         while hasReady {
