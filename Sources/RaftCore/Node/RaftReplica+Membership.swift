@@ -1,0 +1,47 @@
+extension RaftReplica {
+    /// Proposes a membership change. Only a leader accepts it, and only once
+    /// it has committed an entry of its own term (a single-server change
+    /// before that is unsafe, Ongaro 2015) and applied any earlier change:
+    /// at most one change is pending at a time.
+    public mutating func proposeConfChange(_ change: ConfChange) throws(RaftError) {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard transferTarget == nil else { throw .transferInProgress }
+        guard log.term(at: log.committed) == term else { throw .leaderNotReady }
+        guard log.applied >= pendingConfIndex else { throw .confChangePending }
+        if case .failure(let error) = ConfChanger.apply(change, to: tracker.configuration) {
+            throw .invalidConfChange(error)
+        }
+        appendAsLeader([(EntryKind.configChange, change.encoded())])
+        pendingConfIndex = log.lastIndex
+    }
+
+    /// Applies a committed configuration-change entry (see "When a
+    /// configuration takes effect" on ``RaftReplica``). Every node applies
+    /// the same entries in the same order, so an entry that is invalid here
+    /// is invalid everywhere and is skipped everywhere.
+    mutating func applyConfChange(_ entry: Entry) {
+        guard let change = ConfChange(decoding: entry.data),
+              case .success(let configuration) = ConfChanger.apply(change, to: tracker.configuration)
+        else { return }
+        tracker.switchTo(configuration, nextIndex: log.lastIndex + 1)
+        guard role == .leader else { return }
+        if !configuration.isVoter(id) {
+            // Removed or demoted: the change is committed, so tell the others
+            // (they learn the commit index from these appends) and step down.
+            broadcastAppend()
+            becomeFollower(term: term, leader: nil)
+            return
+        }
+        if let target = transferTarget, !configuration.isVoter(target) {
+            transferTarget = nil
+        }
+        // The new quorum may already hold more entries; new members need the log.
+        if maybeCommit() {
+            broadcastAppend()
+        } else {
+            for member in tracker.progress.keys.sorted() where member != id {
+                sendAppend(to: member, allowEmpty: false)
+            }
+        }
+    }
+}
