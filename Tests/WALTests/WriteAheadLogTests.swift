@@ -291,3 +291,28 @@ final class OrderRecorder: Sendable {
     func record(_ value: UInt64) { storage.withLock { $0.append(value) } }
     var values: [UInt64] { storage.withLock { $0 } }
 }
+
+@Suite struct DirectoryLockTests {
+    @Test func aSecondInstanceCannotOpenAnOpenLog() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 1)
+        let log = try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: smallOptions())
+        #expect(throws: WALError.directoryLocked("/wal/LOCK")) {
+            try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: smallOptions())
+        }
+        await log.close()
+        let reopened = try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: smallOptions())
+        await reopened.close()
+    }
+
+    @Test func thePosixLockExcludesASecondOpen() async throws {
+        let temporary = TemporaryDirectory()
+        defer { temporary.remove() }
+        let log = try WriteAheadLog(directory: temporary.path, fileSystem: PosixFileSystem(), options: smallOptions())
+        #expect(throws: WALError.directoryLocked(temporary.path + "/LOCK")) {
+            try WriteAheadLog(directory: temporary.path, fileSystem: PosixFileSystem(), options: smallOptions())
+        }
+        await log.close()
+        let reopened = try WriteAheadLog(directory: temporary.path, fileSystem: PosixFileSystem(), options: smallOptions())
+        await reopened.close()
+    }
+}

@@ -59,6 +59,7 @@ public final class SimulatedFileSystem: FileSystem {
         var inodes: [Int: Inode] = [:]
         var directories: [String: Directory] = [:]
         var handles: [Int: (inode: Int, path: String)] = [:]
+        var locks: [String: Int] = [:]
         var nextInode = 1
         var nextHandle = 1
         var failNextWrite: FileSystemError.Code?
@@ -186,6 +187,7 @@ public final class SimulatedFileSystem: FileSystem {
                 state.inodes[id] = inode
             }
             state.handles = [:]
+            state.locks = [:]
             state.failNextWrite = nil
             state.failNextSync = nil
             state.spaceLeft = nil
@@ -235,7 +237,26 @@ public final class SimulatedFileSystem: FileSystem {
     }
 
     public func closeFile(_ file: FileHandle) {
-        _ = state.withLock { $0.handles.removeValue(forKey: file.id) }
+        state.withLock { state in
+            state.handles.removeValue(forKey: file.id)
+            state.locks = state.locks.filter { $0.value != file.id }
+        }
+    }
+
+    public func lockFile(_ path: String) throws(FileSystemError) -> FileHandle {
+        let exists = state.withLock { state in
+            let (directory, name) = Self.split(path)
+            return state.directories[directory]?.current[name] != nil
+        }
+        let file = try openFile(path, mode: exists ? .readWrite : .createNew)
+        try state.withLock { (state: inout State) throws(FileSystemError) in
+            guard state.locks[path] == nil else {
+                state.handles.removeValue(forKey: file.id)
+                throw FileSystemError(code: .locked, operation: "flock", path: path)
+            }
+            state.locks[path] = file.id
+        }
+        return file
     }
 
     public func read(

@@ -61,6 +61,11 @@ public protocol FileSystem: Sendable {
 
     /// Creates a directory. Succeeds if it already exists.
     func createDirectory(_ path: String) throws(FileSystemError)
+
+    /// Creates (if needed) and exclusively locks the file at `path`, so that a second process
+    /// cannot open the same log; the lock lasts until `closeFile`. Fails with `.locked` if
+    /// another holder has it.
+    func lockFile(_ path: String) throws(FileSystemError) -> FileHandle
 }
 
 extension FileSystem {

@@ -12,6 +12,8 @@ public struct FileSystemError: Error, Sendable, Hashable, CustomStringConvertibl
         case alreadyExists
         /// Permission was denied.
         case permissionDenied
+        /// Another holder has the lock.
+        case locked
         /// A read found fewer bytes than it needed.
         case unexpectedEndOfFile
         /// Any other `errno`.

@@ -130,6 +130,19 @@ public struct PosixFileSystem: FileSystem {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw Self.error("mkdir", path) }
     }
 
+    public func lockFile(_ path: String) throws(FileSystemError) -> FileHandle {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.error("open", path) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno == EWOULDBLOCK
+                ? FileSystemError(code: .locked, operation: "flock", path: path, errno: errno)
+                : Self.error("flock", path)
+            _ = close(descriptor)
+            throw failure
+        }
+        return FileHandle(descriptor: descriptor, path: path)
+    }
+
     private static func error(_ operation: String, _ path: String) -> FileSystemError {
         let number = errno
         let code: FileSystemError.Code

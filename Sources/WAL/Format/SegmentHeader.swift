@@ -21,6 +21,8 @@ struct SegmentHeader: Equatable, Sendable {
     static let magic: UInt64 = 0x4C41_5754_4641_5253  // "SRAFTWAL" read little-endian
     static let currentVersion: UInt32 = 1
     static let truncationFlag: UInt32 = 1
+    /// The largest sequence number or index the format accepts (2^62).
+    static let maxValue: UInt64 = 1 << 62
 
     var version: UInt32 = SegmentHeader.currentVersion
     var salt: UInt32
@@ -73,7 +75,8 @@ struct SegmentHeader: Equatable, Sendable {
             sequence: base.loadLittleEndian(at: 16, as: UInt64.self),
             firstIndex: base.loadLittleEndian(at: 24, as: UInt64.self),
             isTruncation: flags & truncationFlag != 0)
-        guard header.sequence >= 1, header.firstIndex >= 1 else {
+        // Bounded far below overflow, so no arithmetic on values read from disk can trap.
+        guard (1...maxValue).contains(header.sequence), (1...maxValue).contains(header.firstIndex) else {
             return .failure(.badField("sequence or first index"))
         }
         return .success(header)

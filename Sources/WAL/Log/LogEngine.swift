@@ -137,6 +137,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
     func enqueueTruncateSuffix(after index: UInt64, completion: @escaping Completion) {
         let rejection: WALError? = lock.withLock { state in
             if let error = refusal(state) { return error }
+            guard index < SegmentHeader.maxValue else { return .invalidTruncation("index \(index) is beyond the largest index") }
             guard index >= state.queuedFirstIndex - 1 else {
                 return .invalidTruncation("cannot keep only entries up to \(index): the log starts at \(state.queuedFirstIndex)")
             }
@@ -150,6 +151,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
     func enqueueTruncatePrefix(through index: UInt64, completion: @escaping Completion) {
         let rejection: WALError? = lock.withLock { state in
             if let error = refusal(state) { return error }
+            guard index < SegmentHeader.maxValue else { return .invalidTruncation("index \(index) is beyond the largest index") }
             state.queuedFirstIndex = max(state.queuedFirstIndex, index + 1)
             state.nextIndex = max(state.nextIndex, index + 1)
             admit(.truncatePrefix(through: index, completion), &state)
@@ -218,6 +220,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
             flush(&group, bytes: &bytes)
             awaitWorkBriefly()
         }
+        writer.finish()
         let waiters: [@Sendable () -> Void] = lock.withLock { state in
             state.writerFinished = true
             defer { state.finishWaiters = [] }

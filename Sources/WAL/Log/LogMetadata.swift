@@ -36,7 +36,7 @@ struct LogMetadata: Equatable {
                     == base.loadLittleEndian(at: 28, as: UInt32.self)
             else { return nil }
             let firstIndex = base.loadLittleEndian(at: 16, as: UInt64.self)
-            return firstIndex >= 1 ? LogMetadata(firstIndex: firstIndex) : nil
+            return (1...SegmentHeader.maxValue).contains(firstIndex) ? LogMetadata(firstIndex: firstIndex) : nil
         }
     }
 }

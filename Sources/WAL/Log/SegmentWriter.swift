@@ -14,14 +14,17 @@ final class SegmentWriter<FS: FileSystem> {
     private var writeOffset: Int64
     private var nextSequence: UInt64
     private var buffer: UnsafeMutableRawBufferPointer
+    /// The directory lock, held for as long as the writer exists.
+    private let lock: FS.FileHandle
 
     var lastIndex: UInt64 { max(segments[segments.count - 1].lastIndex, firstIndex - 1) }
 
     init(
         fileSystem: FS, directory: String, options: WALOptions, segments: [SegmentInfo], firstIndex: UInt64,
-        hardState: HardState?, nextSequence: UInt64
+        hardState: HardState?, nextSequence: UInt64, lock: FS.FileHandle
     ) throws(WALError) {
         precondition(!segments.isEmpty)
+        self.lock = lock
         self.fileSystem = fileSystem
         self.directory = directory
         self.options = options
@@ -38,9 +41,19 @@ final class SegmentWriter<FS: FileSystem> {
         }
     }
 
+    private var isFinished = false
+
     deinit {
-        fileSystem.closeFile(active)
+        finish()
         buffer.deallocate()
+    }
+
+    /// Closes the segment and releases the directory lock, so the log can be opened again.
+    func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        fileSystem.closeFile(active)
+        fileSystem.closeFile(lock)
     }
 
     private func path(_ name: String) -> String { directory + "/" + name }

@@ -15,6 +15,8 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
     indirect case failed(cause: WALError)
     /// The log was closed.
     case closed
+    /// Another process (or another instance in this one) has the log open.
+    case directoryLocked(String)
     /// An appended entry's index does not continue the log.
     case nonContiguousIndex(expected: UInt64, found: UInt64)
     /// A read asked for an index outside `firstIndex...lastIndex`.
@@ -34,6 +36,7 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
         case .diskFull(let error): return "disk full: \(error)"
         case .failed(let cause): return "write-ahead log failed earlier: \(cause)"
         case .closed: return "write-ahead log is closed"
+        case .directoryLocked(let path): return "\(path) is locked: another process has this log open"
         case .nonContiguousIndex(let expected, let found):
             return "entry index \(found) does not continue the log (expected \(expected))"
         case .indexOutOfRange(let index, let first, let last):

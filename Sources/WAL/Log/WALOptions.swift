@@ -6,7 +6,8 @@ public struct WALOptions: Sendable {
     /// larger than this still goes whole into one segment.
     public var segmentSize: Int = 64 << 20
     /// The largest payload a single entry may have. It also bounds the memory recovery and
-    /// reads need, whatever the log's length.
+    /// reads need, whatever the log's length. Never lower it below the size of records
+    /// already written: recovery treats a longer record as damage.
     public var maxPayloadSize: Int = 16 << 20
     /// At most this many encoded bytes go into one write and one fdatasync.
     public var maxBatchBytes: Int = 8 << 20

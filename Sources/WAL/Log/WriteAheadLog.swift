@@ -25,14 +25,36 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     /// scanned and checked, a torn uncommitted batch at the very end is cut off, and void
     /// files are removed. Anything else that fails a check is reported as
     /// `WALError.corruption` naming the file and byte offset, and nothing is changed.
-    public init(directory: String, fileSystem: FS, options: WALOptions = WALOptions()) throws(WALError) {
-        self.directory = directory
+    public convenience init(directory: String, fileSystem: FS, options: WALOptions = WALOptions()) throws(WALError) {
         do { try fileSystem.createDirectory(directory) } catch { throw WALError(error) }
+        let lockPath = directory + "/" + Self.lockFileName
+        let lock: FS.FileHandle
+        do {
+            lock = try fileSystem.lockFile(lockPath)
+        } catch where error.code == .locked {
+            throw .directoryLocked(lockPath)
+        } catch {
+            throw WALError(error)
+        }
+        do {
+            try self.init(directory: directory, fileSystem: fileSystem, options: options, lock: lock)
+        } catch {
+            fileSystem.closeFile(lock)
+            throw error
+        }
+    }
+
+    /// The file whose lock marks the log as open.
+    static var lockFileName: String { "LOCK" }
+
+    private init(directory: String, fileSystem: FS, options: WALOptions, lock: FS.FileHandle) throws(WALError) {
+        self.directory = directory
         var outcome = try Recovery(fileSystem: fileSystem, directory: directory, options: options).run()
         try Self.repair(&outcome, fileSystem: fileSystem, directory: directory, options: options)
         let writer = try SegmentWriter(
             fileSystem: fileSystem, directory: directory, options: options, segments: outcome.segments,
-            firstIndex: outcome.firstIndex, hardState: outcome.hardState, nextSequence: outcome.nextSequence)
+            firstIndex: outcome.firstIndex, hardState: outcome.hardState, nextSequence: outcome.nextSequence,
+            lock: lock)
         self.recoveryReport = outcome.report
         self.engine = LogEngine(fileSystem: fileSystem, directory: directory, options: options, writer: writer)
         engine.start()
