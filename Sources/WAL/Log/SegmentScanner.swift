@@ -47,7 +47,7 @@ struct SegmentScanner<FS: FileSystem> {
                 reason: "header says sequence \(header.sequence), first index \(header.firstIndex); the name disagrees")
         }
         var info = SegmentInfo(
-            header: header, name: name, lastIndex: header.firstIndex - 1, checkpoints: [],
+            header: header, name: name, lastIndex: header.firstIndex - 1, checkpoints: CheckpointTable(),
             endOffset: Int64(SegmentHeader.size))
         var hardState: HardState?
 
@@ -87,7 +87,7 @@ struct SegmentScanner<FS: FileSystem> {
                             reason: "commit marker for \(count) frames at \(start) does not match the batch of \(batchFrames) frames at \(info.endOffset)")
                     }
                     info.lastIndex = nextIndex - 1
-                    info.checkpoints += batchCheckpoints
+                    info.checkpoints.append(contentsOf: batchCheckpoints)
                     info.endOffset = offset + Int64(frame.frameSize)
                     hardState = batchHardState ?? hardState
                     batchFrames = 0

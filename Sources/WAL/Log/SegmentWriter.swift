@@ -210,7 +210,7 @@ final class SegmentWriter<FS: FileSystem> {
             throw WALError(error)
         }
         return SegmentInfo(
-            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: [], endOffset: Int64(bytes.count))
+            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: CheckpointTable(), endOffset: Int64(bytes.count))
     }
 
     // MARK: Truncation
