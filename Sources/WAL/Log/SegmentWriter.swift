@@ -231,7 +231,7 @@ final class SegmentWriter<FS: FileSystem> {
         let created = segments.removeLast()
         assert(segments.count == priorCount)
         var removed = false
-        while let last = segments.last, last.firstIndex > index, segments.count > 0 {
+        while let last = segments.last, last.firstIndex > index {
             segments.removeLast()
             try remove(last.name)
             removed = true
