@@ -287,6 +287,21 @@ public final class SimulatedFileSystem: FileSystem {
         }
     }
 
+    /// A vectored write is one write, as `pwritev` is: it survives, tears or is lost as a whole.
+    public func write(to file: FileHandle, at offset: Int64, from buffers: [UnsafeRawBufferPointer]) throws(FileSystemError) {
+        var joined: [UInt8] = []
+        for buffer in buffers { joined += buffer }
+        let result: Result<Void, FileSystemError> = joined.withUnsafeBytes { raw in
+            do throws(FileSystemError) {
+                try write(to: file, at: offset, from: raw)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
     public func write(to file: FileHandle, at offset: Int64, from bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
         try state.withLock { (state: inout State) throws(FileSystemError) in
             let (inode, path) = try Self.handle(file, in: state, "pwrite")
