@@ -58,6 +58,12 @@ public struct RaftReplica<Storage: LogStorage> {
     /// The index of the last configuration change the leader may have
     /// appended; no new change until it is applied.
     var pendingConfIndex: UInt64 = 0
+    /// Set on a leader that applied a configuration without itself as a
+    /// voter: the index of that change. It keeps leading (taking no
+    /// proposals) until a quorum of the new configuration has durably learned
+    /// the change is committed, then steps down.
+    var stepDownIndex: UInt64?
+    var stepDownElapsed = 0
     var transferTarget: NodeID?
     var transferElapsed = 0
     var readIndexQueue = ReadIndexQueue()
