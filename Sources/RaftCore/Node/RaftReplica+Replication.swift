@@ -39,7 +39,8 @@ extension RaftReplica {
     /// Sends `member` an append without entries, checking `next - 1`, outside
     /// the in-flight window.
     mutating func sendEmptyAppend(to member: NodeID) {
-        guard var progress = tracker.progress[member] else { return }
+        // A follower receiving a snapshot hears from us when it finishes.
+        guard var progress = tracker.progress[member], progress.state != .snapshot else { return }
         guard let previousTerm = log.term(at: progress.next - 1) else {
             // That index was compacted; probing will lead to a snapshot.
             progress.becomeProbe()
