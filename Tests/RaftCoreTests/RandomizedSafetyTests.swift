@@ -3,9 +3,10 @@ import Testing
 @testable import RaftCore
 
 /// Seeded random runs of whole clusters with message loss, duplication and
-/// reordering, partitions, crashes (including mid-persist) and log
-/// compaction. Safety invariants are checked after every step; after the
-/// faults stop, the cluster must elect a leader and commit a new entry.
+/// reordering, partitions, crashes (including mid-persist), log compaction,
+/// linearizable reads and (in some runs) membership changes and asynchronous
+/// storage. Safety invariants are checked after every step; after the faults
+/// stop, the cluster must elect a leader and commit a new entry.
 @Suite("Randomized safety")
 struct RandomizedSafetyTests {
     /// Seeds per cluster size; raise with RAFT_SEEDS for long runs.
@@ -21,6 +22,7 @@ struct RandomizedSafetyTests {
         var snapshotsInstalled = 0
         var configurationChanges = 0
         var jointConsensusExits = 0
+        var reads = 0
     }
 
     /// The seeds to run: RAFT_SEED reruns a single one.
@@ -53,18 +55,20 @@ struct RandomizedSafetyTests {
         Self.expectCoverage(coverage)
     }
 
-    @Test("Clusters changing membership (single-step, joint, learners) keep every safety invariant under faults")
+    @Test("Clusters changing membership (single-step, joint, learners), half with asynchronous storage, keep every safety invariant under faults")
     func membershipChanges() {
         var coverage = Coverage()
         let seeds = max(1, Self.seedsPerSize / 2)
         for seed in Self.seeds(offset: 2_000_000, count: seeds) {
-            if let failure = Self.run(seed: seed, nodes: 5, initialVoters: 3, changeMembership: true, coverage: &coverage) {
+            if let failure = Self.run(
+                seed: seed, nodes: 5, initialVoters: 3, changeMembership: true, asynchronousStorage: seed % 2 == 1, coverage: &coverage
+            ) {
                 Issue.record("seed \(seed) (5 nodes, membership changes; rerun with this seed): \(failure)")
                 return
             }
         }
         guard Self.singleSeed == nil else { return }
-        #expect(coverage.configurationChanges > seeds)
+        #expect(coverage.configurationChanges > seeds / 2)
         #expect(coverage.jointConsensusExits > seeds / 20)
     }
 
@@ -80,7 +84,7 @@ struct RandomizedSafetyTests {
             }
         }
         guard Self.singleSeed == nil else { return }
-        #expect(coverage.committedEntries > seeds * 20)
+        #expect(coverage.committedEntries > seeds * 10)
         #expect(coverage.terms > seeds * 2)
     }
 
@@ -90,9 +94,10 @@ struct RandomizedSafetyTests {
     /// snapshot installs, not pass vacuously.
     static func expectCoverage(_ coverage: Coverage) {
         guard singleSeed == nil else { return }
-        #expect(coverage.committedEntries > seedsPerSize * 20)
+        #expect(coverage.committedEntries > seedsPerSize * 10)
         #expect(coverage.terms > seedsPerSize * 2, "leaders must change often")
         #expect(coverage.snapshotsInstalled > seedsPerSize / 10)
+        #expect(coverage.reads > seedsPerSize / 4, "linearizable reads must be served and checked")
     }
 
     /// Runs one seeded simulation; returns the first violation, if any.
@@ -126,6 +131,9 @@ struct RandomizedSafetyTests {
         }
         cluster.asynchronousStorage = asynchronousStorage
         var checker = InvariantChecker()
+        var readRequirements: [[UInt8]: UInt64] = [:]
+        var readsChecked: [NodeID: Int] = [:]
+        var reads = 0
         checker.checksQuorumDurability = !changeMembership
         for step in 0..<faultSteps {
             if asynchronousStorage && Int.random(in: 0..<3, using: &random) == 0 {
@@ -159,6 +167,15 @@ struct RandomizedSafetyTests {
                 if let leader = cluster.leaders.randomElement(using: &random) {
                     try? cluster.replicas[leader]!.proposeConfChange(randomChange(nodes: nodes, random: &random))
                     cluster.process(leader)
+                }
+            case 840..<860:
+                // A linearizable read on any node: it must reflect every
+                // entry any node knew committed when it was asked.
+                let id = UInt64.random(in: 1...nodes, using: &random)
+                let context = Array("r\(seed)-\(step)".utf8)
+                if (try? cluster.replicas[id]!.readIndex(context: context)) != nil {
+                    readRequirements[context] = cluster.ids.map { cluster[$0].commitIndex }.max() ?? 0
+                    cluster.process(id)
                 }
             case 820..<950:
                 if let leader = cluster.leaders.randomElement(using: &random) {
@@ -200,6 +217,19 @@ struct RandomizedSafetyTests {
                 }
                 print("step \(step) roll \(roll): \(states.joined(separator: " | "))")
             }
+            for id in cluster.ids {
+                let served = cluster.readStates[id] ?? []
+                for state in served.dropFirst(readsChecked[id] ?? 0) {
+                    guard let required = readRequirements[state.context] else {
+                        return "step \(step): node \(id) served a read nobody asked for"
+                    }
+                    if state.index < required {
+                        return "step \(step): stale read on node \(id): index \(state.index), but \(required) was committed before the request"
+                    }
+                    reads += 1
+                }
+                readsChecked[id] = served.count
+            }
             if let violation = cluster.contractViolations.first {
                 return "step \(step): persistence contract: \(violation)"
             }
@@ -208,6 +238,7 @@ struct RandomizedSafetyTests {
             }
         }
         let liveness = checkLiveness(&cluster, checker: &checker)
+        coverage.reads += reads
         coverage.committedEntries += checker.committed.count
         coverage.terms += checker.leaderOfTerm.count
         coverage.snapshotsInstalled += cluster.readyLog.values.joined().filter { $0.snapshot != nil }.count
