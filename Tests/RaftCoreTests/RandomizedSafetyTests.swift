@@ -4,7 +4,7 @@ import Testing
 
 /// Seeded random runs of whole clusters with message loss, duplication and
 /// reordering, partitions, crashes (including mid-persist), log compaction,
-/// linearizable reads and (in some runs) membership changes and asynchronous
+/// linearizable reads, leadership transfers and (in some runs) membership changes and asynchronous
 /// storage. Safety invariants are checked after every step; after the faults
 /// stop, the cluster must elect a leader and commit a new entry.
 @Suite("Randomized safety")
@@ -69,7 +69,7 @@ struct RandomizedSafetyTests {
         }
         guard Self.singleSeed == nil else { return }
         #expect(coverage.configurationChanges > seeds / 2)
-        #expect(coverage.jointConsensusExits > seeds / 20)
+        #expect(coverage.jointConsensusExits > seeds / 40)
     }
 
     @Test("Clusters whose storage completes writes later (messages leave first) keep every safety invariant under faults")
@@ -176,6 +176,12 @@ struct RandomizedSafetyTests {
                 if (try? cluster.replicas[id]!.readIndex(context: context)) != nil {
                     readRequirements[context] = cluster.ids.map { cluster[$0].commitIndex }.max() ?? 0
                     cluster.process(id)
+                }
+            case 860..<866:
+                // Leadership transfer to a random node (refused unless a voter).
+                if let leader = cluster.leaders.randomElement(using: &random) {
+                    try? cluster.replicas[leader]!.transferLeadership(to: UInt64.random(in: 1...nodes, using: &random))
+                    cluster.process(leader)
                 }
             case 820..<950:
                 if let leader = cluster.leaders.randomElement(using: &random) {
