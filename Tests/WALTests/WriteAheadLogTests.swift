@@ -120,6 +120,29 @@ import WAL
         await log.close()
     }
 
+    @Test func bytesInFlightAreBounded() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 18)
+        var options = smallOptions(segmentSize: 1 << 20)
+        options.maxBytesInFlight = 10_000
+        let log = try open(fileSystem, options: options)
+        let order = OrderRecorder()
+        fileSystem.holdSyncs()
+        log.append([entry(1, size: 10)]) { _ in order.record(1) }
+        while fileSystem.heldSyncCount == 0 { await Task.yield() }
+        // 2 and 3 fit under the limit together; 4 would exceed it, so it waits for 2 and 3
+        // to become durable before it is even handed to the writer.
+        log.append([entry(2, size: 4000)]) { _ in order.record(2) }
+        log.append([entry(3, size: 4000)]) { _ in order.record(3) }
+        log.append([entry(4, size: 4000)]) { _ in order.record(4) }
+        let syncsBefore = fileSystem.syncCount
+        fileSystem.releaseSyncs()
+        while order.values.count < 4 { await Task.yield() }
+        #expect(order.values == [1, 2, 3, 4])
+        // The first batch's sync, then 2 and 3 together, then 4 alone.
+        #expect(fileSystem.syncCount - syncsBefore == 3)
+        await log.close()
+    }
+
     @Test func manyConcurrentProducersAllLand() async throws {
         let log = try open(SimulatedFileSystem(seed: 17), options: smallOptions(segmentSize: 1 << 20))
         let starts = await withTaskGroup(of: [UInt64].self) { group in

@@ -143,7 +143,9 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
 
     /// Appends entries and calls `completion` once they are durable, or with the error.
     /// For callers that are not async; completions run on the writer thread, in index order,
-    /// and must return quickly.
+    /// and must return quickly. Appends beyond `WALOptions.maxBytesInFlight` are held back
+    /// until earlier batches are durable, but they are still accepted: a caller that does not
+    /// wait for its completions must bound its own outstanding appends.
     public func append(
         _ entries: [LogEntry], hardState: HardState? = nil,
         completion: @escaping @Sendable (WALError?) -> Void
