@@ -117,7 +117,7 @@ final class SegmentWriter<FS: FileSystem> {
         var largePayloads: [[UInt8]] = []
         var frames: UInt32 = 0
         if let state = newHardState {
-            position += encodeHardState(state, salt: salt, into: base)
+            position += Self.encodeHardState(state, salt: salt, into: base)
             frameOffset += Int64(hardStateSize)
             frames += 1
         }
@@ -152,7 +152,7 @@ final class SegmentWriter<FS: FileSystem> {
                 frames += 1
             }
         }
-        position += encodeCommit(batchStart: batchStart, frames: frames, lastIndex: index, salt: salt, into: base + position)
+        position += Self.encodeCommit(batchStart: batchStart, frames: frames, lastIndex: index, salt: salt, into: base + position)
         pieces.append(.encoded(pieceStart..<position))
         assert(position == encodedBytes && frameOffset + Int64(markerSize) == batchStart + Int64(total))
 
@@ -210,7 +210,7 @@ final class SegmentWriter<FS: FileSystem> {
         buffer = .allocate(byteCount: max(count, buffer.count * 2), alignment: 16)
     }
 
-    private func encodeHardState(_ state: HardState, salt: UInt32, into base: UnsafeMutableRawPointer) -> Int {
+    private static func encodeHardState(_ state: HardState, salt: UInt32, into base: UnsafeMutableRawPointer) -> Int {
         withUnsafeTemporaryAllocation(byteCount: RecordFrame.hardStatePayloadSize, alignment: 8) { payload in
             state.encode(into: payload.baseAddress!)
             return RecordFrame.encode(
@@ -218,7 +218,7 @@ final class SegmentWriter<FS: FileSystem> {
         }
     }
 
-    private func encodeCommit(
+    private static func encodeCommit(
         batchStart: Int64, frames: UInt32, lastIndex: UInt64, salt: UInt32, into base: UnsafeMutableRawPointer
     ) -> Int {
         withUnsafeTemporaryAllocation(byteCount: RecordFrame.commitPayloadSize, alignment: 8) { payload in
@@ -261,26 +261,16 @@ final class SegmentWriter<FS: FileSystem> {
         let name = SegmentName.make(sequence: sequence, firstIndex: firstIndex)
         var bytes = header.encoded
         if let hardState {
-            let hardStateSize = RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
-            let commitSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
-            bytes += [UInt8](repeating: 0, count: hardStateSize + commitSize)
+            bytes += [UInt8](
+                repeating: 0,
+                count: RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
+                    + RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize))
             bytes.withUnsafeMutableBytes { raw in
                 let base = raw.baseAddress! + SegmentHeader.size
-                var payload = [UInt8](repeating: 0, count: RecordFrame.hardStatePayloadSize)
-                payload.withUnsafeMutableBytes { hardState.encode(into: $0.baseAddress!) }
-                _ = payload.withUnsafeBytes {
-                    RecordFrame.encode(type: .hardState, index: 0, term: 0, payload: $0, salt: header.salt, into: base)
-                }
-                var marker = [UInt8](repeating: 0, count: RecordFrame.commitPayloadSize)
-                marker.withUnsafeMutableBytes {
-                    $0.baseAddress!.storeLittleEndian(Int64(SegmentHeader.size), at: 0)
-                    $0.baseAddress!.storeLittleEndian(UInt32(1), at: 8)
-                }
-                _ = marker.withUnsafeBytes {
-                    RecordFrame.encode(
-                        type: .commit, index: firstIndex - 1, term: 0, payload: $0, salt: header.salt,
-                        into: base + hardStateSize)
-                }
+                let size = encodeHardState(hardState, salt: header.salt, into: base)
+                _ = encodeCommit(
+                    batchStart: Int64(SegmentHeader.size), frames: 1, lastIndex: firstIndex - 1, salt: header.salt,
+                    into: base + size)
             }
         }
         let temporary = directory + "/" + name + SegmentName.temporarySuffix
