@@ -29,25 +29,16 @@ struct SegmentScanner<FS: FileSystem> {
         -> Result
     {
         let path = directory + "/" + name
-        let file: FS.FileHandle
-        do { file = try fileSystem.openFile(path, mode: .readOnly) } catch { throw WALError(error) }
+        let file = try performIO { () throws(FileSystemError) in try fileSystem.openFile(path, mode: .readOnly) }
         defer { fileSystem.closeFile(file) }
-        do {
-            return try scan(file: file, path: path, name: name, expected: expected, isLast: isLast)
-        } catch let error as FileSystemError {
-            throw WALError(error)
-        } catch let error as WALError {
-            throw error
-        } catch {
-            preconditionFailure("unexpected error \(error)")
-        }
+        return try scan(file: file, path: path, name: name, expected: expected, isLast: isLast)
     }
 
     private func scan(
         file: FS.FileHandle, path: String, name: String,
         expected: (sequence: UInt64, firstIndex: UInt64), isLast: Bool
-    ) throws -> Result {
-        let fileSize = try fileSystem.size(of: file)
+    ) throws(WALError) -> Result {
+        let fileSize = try performIO { () throws(FileSystemError) in try fileSystem.size(of: file) }
         let header = try readHeader(file: file, path: path, fileSize: fileSize)
         guard header.sequence == expected.sequence, header.firstIndex == expected.firstIndex else {
             throw WALError.corruption(
@@ -71,7 +62,7 @@ struct SegmentScanner<FS: FileSystem> {
 
         let damage: (offset: Int64, reason: String, end: Int64)
         scanning: while true {
-            switch try reader.next() {
+            switch try performIO({ () throws(FileSystemError) in try reader.next() }) {
             case .frame(let frame, let offset, let payload):
                 switch frame.type {
                 case .entry:
@@ -143,11 +134,13 @@ struct SegmentScanner<FS: FileSystem> {
         return Result(info: info, hardState: hardState, fileSize: fileSize, tornTail: torn)
     }
 
-    private func readHeader(file: FS.FileHandle, path: String, fileSize: Int64) throws -> SegmentHeader {
+    private func readHeader(file: FS.FileHandle, path: String, fileSize: Int64) throws(WALError) -> SegmentHeader {
         guard fileSize >= Int64(SegmentHeader.size) else {
             throw WALError.corruption(file: path, offset: 0, reason: "file is shorter than a segment header")
         }
-        let bytes = try fileSystem.read(count: SegmentHeader.size, from: file, at: 0)
+        let bytes = try performIO { () throws(FileSystemError) in
+            try fileSystem.read(count: SegmentHeader.size, from: file, at: 0)
+        }
         switch bytes.withUnsafeBytes({ SegmentHeader.decode($0) }) {
         case .success(let header):
             return header
@@ -165,7 +158,7 @@ struct SegmentScanner<FS: FileSystem> {
     /// hole of zeros or lies beyond the end of the file.
     private func tearExplains(
         file: FS.FileHandle, from start: Int64, to end: Int64, batchStart: Int64, fileSize: Int64
-    ) throws -> Bool {
+    ) throws(WALError) -> Bool {
         if end > fileSize { return true }
         let sector = Int64(512)
         var sectorStart = start / sector * sector
@@ -173,7 +166,9 @@ struct SegmentScanner<FS: FileSystem> {
             let from = max(sectorStart, batchStart)
             let to = min(sectorStart + sector, fileSize)
             if from < to {
-                let bytes = try fileSystem.read(count: Int(to - from), from: file, at: from)
+                let bytes = try performIO { () throws(FileSystemError) in
+                    try fileSystem.read(count: Int(to - from), from: file, at: from)
+                }
                 if bytes.allSatisfy({ $0 == 0 }) { return true }
             }
             sectorStart += sector
@@ -183,21 +178,21 @@ struct SegmentScanner<FS: FileSystem> {
 
     /// Finds every intact commit marker of a batch starting at or after `start`, at any
     /// 8-byte-aligned offset (the salt keeps stale bytes from passing), in file order.
-    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32) throws
-        -> [(offset: Int64, batchStart: Int64)]
+    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32)
+        throws(WALError) -> [(offset: Int64, batchStart: Int64)]
     {
         var markers: [(offset: Int64, batchStart: Int64)] = []
         let frameSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
         let chunk = max(options.readBufferSize, 4 * frameSize)
-        var buffer = [UInt8](repeating: 0, count: chunk)
         var chunkStart = start
         while chunkStart + Int64(frameSize) <= fileSize {
             let count = min(chunk, Int(fileSize - chunkStart))
-            try buffer.withUnsafeMutableBytes { raw throws in
-                let target = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
-                try fileSystem.readExactly(from: file, at: chunkStart, into: target, path: "")
+            let bytes = try performIO { () throws(FileSystemError) in
+                try fileSystem.read(count: count, from: file, at: chunkStart)
+            }
+            bytes.withUnsafeBytes { raw in
                 var position = 0
-                while position + frameSize <= count {
+                while position + frameSize <= raw.count {
                     let base = UnsafeRawPointer(raw.baseAddress! + position)
                     if case .header(let header) = RecordFrame.readHeader(at: base, maxPayload: frameSize),
                         header.type == .commit,
@@ -212,6 +207,7 @@ struct SegmentScanner<FS: FileSystem> {
                     position += RecordFrame.alignment
                 }
             }
+            guard bytes.count == count else { break }
             // Overlap chunks by one frame so a marker straddling the boundary is seen.
             chunkStart += Int64(count - frameSize + RecordFrame.alignment)
         }
