@@ -1,14 +1,16 @@
 /// Recovers one segment file: verifies its header and every frame, and finds where its
 /// committed batches end.
 ///
-/// The torn-tail rule: a batch counts only once its commit marker is intact and matches it,
-/// and batches are synced one at a time, so only the last batch of the last segment can be
-/// the one whose fdatasync never completed. Damage is forgiven there, and only where a torn
-/// write explains it: the damaged frame runs past the end of the file, or one of its sectors
-/// reads as zeros in the part this batch wrote (the disk may persist a write's sectors in
-/// any order, so a hole can sit before sectors that made it, even before the batch's own
-/// marker). Damage in an earlier batch, damage followed by a later batch's intact marker, and
-/// damage with every sector present (a flipped bit) are corruption.
+/// The torn-tail rule: a batch counts only once its commit marker is intact and matches it.
+/// Damage is forgiven only in the last segment (segments are sealed only once all their
+/// batches are durable), only if no later intact marker records the damaged batch as durable
+/// (each marker carries the durable end the writer knew of; a batch may be written while the
+/// one before it is still syncing), and only where a torn write explains it: the damaged
+/// frame runs past the end of the file, or one of its sectors reads as zeros in the part
+/// this batch wrote (the disk may persist a write's sectors in any order, so a hole can sit
+/// before sectors that made it, even before the batch's own marker). Everything from the
+/// damaged batch on is then dropped: none of it was acknowledged. Any other damage is
+/// corruption.
 ///
 /// One ambiguity remains and is resolved toward availability: a flipped bit in the last batch
 /// of a log whose damaged frame also holds a 512-byte sector of legitimate zeros is taken for
@@ -80,7 +82,10 @@ struct SegmentScanner<FS: FileSystem> {
                 case .commit:
                     let start = payload.baseAddress!.loadLittleEndian(at: 0, as: Int64.self)
                     let count = payload.baseAddress!.loadLittleEndian(at: 8, as: UInt32.self)
-                    guard start == info.endOffset, count == batchFrames, frame.index == nextIndex - 1 else {
+                    let durableEnd = payload.baseAddress!.loadLittleEndian(at: 16, as: Int64.self)
+                    guard start == info.endOffset, count == batchFrames, frame.index == nextIndex - 1,
+                        (Int64(SegmentHeader.size)...start).contains(durableEnd)
+                    else {
                         throw WALError.corruption(
                             file: path, offset: offset,
                             reason: "commit marker for \(count) frames at \(start) does not match the batch of \(batchFrames) frames at \(info.endOffset)")
@@ -113,12 +118,12 @@ struct SegmentScanner<FS: FileSystem> {
         }
         let batchStart = info.endOffset
         let markers = try intactMarkers(in: file, from: batchStart, fileSize: fileSize, salt: header.salt)
-        if let later = markers.first(where: { $0.batchStart > batchStart }) {
+        if let witness = markers.first(where: { $0.durableEnd > batchStart }) {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
-                reason: "\(damage.reason), followed by a later committed batch at byte \(later.offset)")
+                reason: "\(damage.reason), in a batch that the batch at byte \(witness.offset) saw durable")
         }
-        if let own = markers.first, damage.end > own.offset {
+        if let own = markers.first(where: { $0.batchStart == batchStart }), damage.end > own.offset {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
                 reason: "\(damage.reason); the frame's length runs into its batch's intact commit marker")
@@ -179,9 +184,9 @@ struct SegmentScanner<FS: FileSystem> {
     /// Finds every intact commit marker of a batch starting at or after `start`, at any
     /// 8-byte-aligned offset (the salt keeps stale bytes from passing), in file order.
     private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32)
-        throws(WALError) -> [(offset: Int64, batchStart: Int64)]
+        throws(WALError) -> [(offset: Int64, batchStart: Int64, durableEnd: Int64)]
     {
-        var markers: [(offset: Int64, batchStart: Int64)] = []
+        var markers: [(offset: Int64, batchStart: Int64, durableEnd: Int64)] = []
         let frameSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
         let chunk = max(options.readBufferSize, 4 * frameSize)
         var chunkStart = start
@@ -199,9 +204,10 @@ struct SegmentScanner<FS: FileSystem> {
                         RecordFrame.checksumMatches(header, frame: base, salt: salt)
                     {
                         let batchStart = base.loadLittleEndian(at: RecordFrame.headerSize, as: Int64.self)
+                        let durableEnd = base.loadLittleEndian(at: RecordFrame.headerSize + 16, as: Int64.self)
                         let offset = chunkStart + Int64(position)
                         if batchStart >= start && markers.last.map({ $0.offset < offset }) ?? true {
-                            markers.append((offset, batchStart))
+                            markers.append((offset, batchStart, durableEnd))
                         }
                     }
                     position += RecordFrame.alignment
