@@ -15,7 +15,7 @@ struct StressReport {
     private var seconds: Double { Double(outcome.elapsed.components.seconds) + Double(outcome.elapsed.components.attoseconds) / 1e18 }
     private var recordsPerSecond: Double { Double(outcome.records) / max(seconds, 1e-9) }
     private var megabytesPerSecond: Double { Double(outcome.payloadBytes) / max(seconds, 1e-9) / 1e6 }
-    private var meanBatch: Double { Double(statistics.entries) / Double(max(statistics.batches, 1)) }
+    private var meanBatch: Double { Double(statistics.entries) / Double(max(statistics.syncs, 1)) }
     private func percentile(_ value: Double) -> UInt64 { outcome.latency.totalCount == 0 ? 0 : outcome.latency.valueAtPercentile(value) }
 
     var fields: [(String, Any)] {
@@ -30,8 +30,9 @@ struct StressReport {
             ("seconds", (seconds * 1000).rounded() / 1000),
             ("records_per_second", recordsPerSecond.rounded()),
             ("megabytes_per_second", (megabytesPerSecond * 10).rounded() / 10),
-            ("fsyncs", statistics.batches),
-            ("mean_batch_records", (meanBatch * 10).rounded() / 10),
+            ("fsyncs", statistics.syncs),
+            ("batches_written", statistics.batches),
+            ("mean_records_per_fsync", (meanBatch * 10).rounded() / 10),
             ("latency_p50_us", percentile(50)),
             ("latency_p99_us", percentile(99)),
             ("latency_p999_us", percentile(99.9)),
