@@ -86,6 +86,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
     let lock: ConditionLock<SharedState<FS>>
     /// `queue.count`, readable without the lock, so the writer can poll for work.
     private let queuedCount = Atomic<Int>(0)
+    /// Whether `written` is non-empty, so the sync thread can poll for work.
+    private let hasWritten = Atomic<Bool>(false)
     // Touched only by the writer thread after `start()`.
     nonisolated(unsafe) private let writer: SegmentWriter<FS>
 
@@ -275,6 +277,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
             return fail(error, pending: requests.map(\.completion))
         }
         lock.withLock { $0.written.append(batch) }
+        hasWritten.store(true, ordering: .releasing)
         lock.broadcast()
         return nil
     }
@@ -321,13 +324,19 @@ final class LogEngine<FS: FileSystem>: Sendable {
     // MARK: Sync thread
 
     private func runSyncer() {
+        let clock = ContinuousClock()
         while true {
+            // As the writer does: poll briefly before sleeping, to save a wake-up per batch
+            // when one caller appends, syncs, and appends again.
+            let spinEnd = clock.now + .microseconds(50)
+            while !hasWritten.load(ordering: .acquiring) && clock.now < spinEnd {}
             let taken: [SegmentWriter<FS>.WrittenBatch]? = lock.withLock(
                 whenever: { !$0.written.isEmpty || $0.writerDone || $0.failure != nil }
             ) { state in
                 guard state.failure == nil, !state.written.isEmpty else { return nil }
                 let batches = Array(state.written)
                 state.written.removeAll()
+                hasWritten.store(false, ordering: .releasing)
                 state.syncing = batches.count
                 return batches
             }
@@ -443,6 +452,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
                 state.queue.removeAll()
                 state.waiting.removeAll()
                 state.written.removeAll()
+                hasWritten.store(false, ordering: .releasing)
                 queuedCount.store(0, ordering: .releasing)
             }
             return (state.queue + Array(state.waiting)).map(\.completion)
