@@ -11,10 +11,12 @@ import Darwin
 /// and injects faults on command.
 ///
 /// Durable and volatile state are kept apart:
-/// - File data written since the file's last `synchronize` is volatile. On `crash()`, each
-///   volatile write independently survives whole, survives torn (a prefix ending at a
-///   512-byte sector boundary), survives scattered (any subset of its sectors, the rest
-///   holes), or is lost; volatile truncations survive or are lost.
+/// - File data written or truncated since the file's last `synchronize` is volatile. On
+///   `crash()`, every 512-byte sector of the file independently ends up as it was after some
+///   prefix of the volatile changes, either in file order (writes lost, whole, or torn at a
+///   sector boundary) or scattered (holes of zeros before sectors that landed). A sector
+///   never holds a later write's bytes without an earlier one's, as on a real disk, where
+///   writeback takes whole sectors from the page cache.
 /// - Directory changes (create, rename, remove) since the directory's last
 ///   `synchronizeDirectory` are volatile; on `crash()` a random prefix of them survives, as a
 ///   journaling file system commits metadata in order.
@@ -161,38 +163,7 @@ public final class SimulatedFileSystem: FileSystem {
                     state.inodes[id] = nil
                     continue
                 }
-                var contents = inode.durable
-                for change in inode.volatile {
-                    switch change {
-                    case .write(let offset, let bytes):
-                        switch Int.random(in: 0..<4, using: &state.random) {
-                        case 0: Self.apply(.write(offset: offset, bytes: bytes), to: &contents)
-                        case 1:
-                            // Torn: only the part up to some sector boundary inside the write survives.
-                            let end = offset + bytes.count
-                            let firstBoundary = (offset / Self.sectorSize + 1) * Self.sectorSize
-                            if firstBoundary < end {
-                                let boundaries = (end - firstBoundary + Self.sectorSize - 1) / Self.sectorSize
-                                let cut = firstBoundary + Int.random(in: 0..<boundaries, using: &state.random) * Self.sectorSize
-                                Self.apply(.write(offset: offset, bytes: Array(bytes[0..<(cut - offset)])), to: &contents)
-                            }
-                        case 2:
-                            // Scattered: the disk wrote some of the sectors, in no particular order.
-                            var pieceStart = offset
-                            while pieceStart < offset + bytes.count {
-                                let pieceEnd = min((pieceStart / Self.sectorSize + 1) * Self.sectorSize, offset + bytes.count)
-                                if Bool.random(using: &state.random) {
-                                    let piece = Array(bytes[(pieceStart - offset)..<(pieceEnd - offset)])
-                                    Self.apply(.write(offset: pieceStart, bytes: piece), to: &contents)
-                                }
-                                pieceStart = pieceEnd
-                            }
-                        default: break
-                        }
-                    case .truncate:
-                        if Bool.random(using: &state.random) { Self.apply(change, to: &contents) }
-                    }
-                }
+                let contents = Self.imageAfterCrash(durable: inode.durable, volatile: inode.volatile, using: &state.random)
                 inode.durable = contents
                 inode.current = contents
                 inode.volatile = []
@@ -448,6 +419,45 @@ public final class SimulatedFileSystem: FileSystem {
             throw FileSystemError(code: .ioError, operation: operation, path: path)
         }
         state.mutatingOperations += 1
+    }
+
+    /// What a file holds after a crash, given its durable contents and its unsynced changes.
+    ///
+    /// The page cache held the file as it was after each prefix of the changes, and the disk
+    /// writes a 512-byte sector back atomically at any moment, so every sector of the result
+    /// comes from one of those versions: a sector never holds a later write's bytes without
+    /// an earlier one's. Half the time sectors are written back in file order (a prefix of
+    /// the changes made it, and the next one tore at a sector boundary); otherwise each
+    /// sector independently picks its version, which leaves holes before sectors that landed.
+    private static func imageAfterCrash(
+        durable: [UInt8], volatile: [FileChange], using random: inout SeededGenerator
+    ) -> [UInt8] {
+        guard !volatile.isEmpty else { return durable }
+        var versions = [durable]
+        for change in volatile {
+            var next = versions[versions.count - 1]
+            apply(change, to: &next)
+            versions.append(next)
+        }
+        let sectorCount = (versions.map(\.count).max()! + sectorSize - 1) / sectorSize
+        let choices: [Int]
+        if Bool.random(using: &random) {
+            let complete = Int.random(in: 0..<versions.count, using: &random)
+            let torn = min(complete + 1, versions.count - 1)
+            let boundary = Int.random(in: 0...sectorCount, using: &random)
+            choices = (0..<sectorCount).map { $0 < boundary ? torn : complete }
+        } else {
+            choices = (0..<sectorCount).map { _ in Int.random(in: 0..<versions.count, using: &random) }
+        }
+        var pieces: [(start: Int, bytes: ArraySlice<UInt8>)] = []
+        for (sector, version) in choices.enumerated() {
+            let start = sector * sectorSize
+            let end = min(start + sectorSize, versions[version].count)
+            if start < end { pieces.append((start, versions[version][start..<end])) }
+        }
+        var image = [UInt8](repeating: 0, count: pieces.last.map { $0.start + $0.bytes.count } ?? 0)
+        for piece in pieces { image.replaceSubrange(piece.start..<(piece.start + piece.bytes.count), with: piece.bytes) }
+        return image
     }
 
     private static func apply(_ change: FileChange, to contents: inout [UInt8]) {

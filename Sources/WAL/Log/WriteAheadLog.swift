@@ -1,5 +1,11 @@
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A segmented, append-only write-ahead log with group commit.
 ///
 /// Every record is framed with its length, type, index and term under a CRC32C seeded with a
@@ -30,14 +36,7 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     public convenience init(directory: String, fileSystem: FS, options: WALOptions = WALOptions()) throws(WALError) {
         do { try fileSystem.createDirectory(directory) } catch { throw WALError(error) }
         let lockPath = directory + "/" + Self.lockFileName
-        let lock: FS.FileHandle
-        do {
-            lock = try fileSystem.lockFile(lockPath)
-        } catch where error.code == .locked {
-            throw .directoryLocked(lockPath)
-        } catch {
-            throw WALError(error)
-        }
+        let lock = try Self.acquireLock(lockPath, fileSystem: fileSystem)
         do {
             try self.init(directory: directory, fileSystem: fileSystem, options: options, lock: lock)
         } catch {
@@ -48,6 +47,24 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
 
     /// The file whose lock marks the log as open.
     static var lockFileName: String { "LOCK" }
+
+    /// Takes the directory lock, retrying for up to two seconds: a child process forked by
+    /// anyone in this process holds a copy of the descriptor, and so the lock, until it
+    /// execs, even after this process has closed the log.
+    private static func acquireLock(_ path: String, fileSystem: FS) throws(WALError) -> FS.FileHandle {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(2)
+        while true {
+            do {
+                return try fileSystem.lockFile(path)
+            } catch where error.code == .locked {
+                guard clock.now < deadline else { throw .directoryLocked(path) }
+                usleep(5_000)
+            } catch {
+                throw WALError(error)
+            }
+        }
+    }
 
     private init(directory: String, fileSystem: FS, options: WALOptions, lock: FS.FileHandle) throws(WALError) {
         self.directory = directory
