@@ -81,4 +81,26 @@ struct ConfigurationLivenessTests {
         let third = leader.ready()
         #expect(third.messages.contains { $0.kind == .append && $0.commit == index && $0.to == 2 })
     }
+
+    @Test("On-apply hazard: a candidate whose removal applies mid-campaign gives up instead of becoming a leader outside the configuration")
+    func candidateRemovedMidCampaign() {
+        // Index 2 removes node 1; node 1 does not know it is committed.
+        var storage = makeStorage(voters: [1, 2, 3, 4, 5], terms: [1])
+        storage.append([Entry(term: 1, index: 2, kind: .configChange, data: ConfChange([.remove(1)]).encoded())])
+        storage.hardState = HardState(term: 1, vote: nil, commit: 1)
+        var candidate = Replica(id: 1, storage: storage, hardState: storage.hardState, options: plainOptions(), randomSeed: 1)
+        try? candidate.campaign()
+        candidate.persistAndAdvance()
+        #expect(candidate.role == .candidate)
+        // Node 5 refuses but tells us index 2 is committed; we apply it.
+        candidate.step(Message(kind: .voteResponse, from: 5, to: 1, term: 2, logTerm: 1, commit: 2, reject: true))
+        candidate.persistAndAdvance()
+        #expect(candidate.configuration == Configuration(voters: [2, 3, 4, 5]))
+        // Grants from a quorum of the new configuration must not make a
+        // non-voter leader.
+        for voter in [2, 3, 4] as [NodeID] {
+            candidate.step(message(.voteResponse, from: voter, to: 1, term: 2))
+        }
+        #expect(candidate.role == .follower)
+    }
 }

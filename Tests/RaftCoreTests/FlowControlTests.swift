@@ -112,4 +112,31 @@ struct FlowControlTests {
         #expect(heartbeats.first { $0.to == 3 }?.commit == match3)
         #expect(heartbeats.first { $0.to == 2 }?.commit == cluster[1].commitIndex)
     }
+
+    @Test("Unreachable: a follower reported unreachable drops from pipelining back to probing")
+    func unreachableFollowerIsProbed() throws {
+        var cluster = TestCluster(voters: [1, 2, 3], options: plainOptions())
+        cluster.elect(1)
+        try cluster.propose(1, "a")
+        #expect(cluster[1].status.progress[3]?.state == .replicate)
+        cluster.replicas[1]!.reportUnreachable(3)
+        #expect(cluster[1].status.progress[3]?.state == .probe)
+        // The next acknowledged append returns it to pipelining.
+        try cluster.propose(1, "b")
+        #expect(cluster[1].status.progress[3]?.state == .replicate)
+        #expect(cluster.appliedData(3) == ["a", "b"])
+    }
+
+    @Test("Apply batches: one Ready hands over at most maxCommittedBytesPerReady of committed entries (at least one)")
+    func committedEntriesBoundedPerReady() throws {
+        let options = RaftOptions(electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxCommittedBytesPerReady: 200)
+        var cluster = TestCluster(voters: [1, 2, 3], options: options)
+        cluster.elect(1)
+        try cluster.replicas[1]!.propose(batch: (0..<10).map { _ in [UInt8](repeating: 3, count: 76) })
+        cluster.deliverAll()
+        let batches = cluster.readyLog[2]!.map(\.committedEntries).filter { !$0.isEmpty }
+        #expect(batches.allSatisfy { $0.count == 1 || $0.reduce(0) { $0 + $1.byteSize } <= 200 })
+        #expect(batches.count >= 5)
+        #expect(cluster.appliedData(2).count == 10)
+    }
 }

@@ -97,7 +97,7 @@ struct MembershipTests {
         #expect(cluster[1].status.progress[4]?.match == cluster[1].lastIndex)
     }
 
-    @Test("Membership: removing the leader: it steps down once the change applies, and the others carry on")
+    @Test("Membership: removing the leader: it steps down after the change commits, and the others carry on")
     func removeLeader() throws {
         var cluster = TestCluster(voters: [1, 2, 3], options: plainOptions())
         cluster.elect(1)

@@ -55,6 +55,9 @@ extension RaftReplica {
     /// Acts on the votes counted so far.
     mutating func evaluateElection() {
         switch tracker.voteResult {
+        case .won where !isPromotable:
+            // A configuration applied during the campaign removed us.
+            becomeFollower(term: term, leader: nil)
         case .won:
             if role == .preCandidate {
                 beginElection(isLeadershipTransfer: false)

@@ -25,6 +25,11 @@ extension RaftReplica {
               case .success(let configuration) = ConfChanger.apply(change, to: tracker.configuration)
         else { return }
         tracker.switchTo(configuration, nextIndex: log.lastIndex + 1)
+        if (role == .candidate || role == .preCandidate) && !configuration.isVoter(id) {
+            // Removed mid-campaign: a non-voter must not become leader.
+            becomeFollower(term: term, leader: nil)
+            return
+        }
         guard role == .leader else { return }
         if !configuration.isVoter(id) {
             // Removed or demoted. The change is committed, but the remaining

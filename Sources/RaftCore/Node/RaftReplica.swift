@@ -45,6 +45,15 @@
 ///   configuration reports the change durably committed (or two election
 ///   timeouts pass); and vote replies carry the voter's commit index, which a
 ///   candidate holding the same entry adopts.
+/// - A candidate whose own removal is applied during its campaign gives up:
+///   a node outside the configuration never becomes leader.
+///
+/// ## Snapshots
+///
+/// A follower that already holds the snapshot's last entry (same index and
+/// term) keeps its log and does not install the snapshot; otherwise the
+/// ``Ready`` carries the snapshot and the runtime replaces the whole stored
+/// log with it, so no entry that conflicts with the snapshot survives.
 public struct RaftReplica<Storage: LogStorage> {
     /// This node's id.
     public let id: NodeID
