@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import WAL
 
@@ -44,15 +43,12 @@ import WAL
             await log.close()
         }
         // A last run checks every payload against its index and appends nothing.
-        let check = Process()
-        check.executableURL = Self.raftkv
-        check.arguments = ["wal", "stress", directory.path, "--records", "0", "--json"]
-        let output = Pipe()
-        check.standardOutput = output
-        try check.run()
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0)
-        let report = try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        let check = try ChildProcess(
+            executable: Self.raftkv.path, arguments: ["wal", "stress", directory.path, "--records", "0", "--json"])
+        #expect(check.waitForExit() == 0)
+        // Standard error (a torn-tail warning, say) shares the stream; the report is one line.
+        let line = try #require(check.output.split(separator: "\n").last { $0.hasPrefix("{") })
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         let verified = try #require(report?["verified_records"] as? Int)
         #expect(UInt64(verified) >= highestAcknowledged)
         #expect(report?["records"] as? Int == 0)
@@ -60,48 +56,27 @@ import WAL
 }
 
 /// A `raftkv wal stress --ack-stream` child process and the acknowledgements it printed.
-final class StressChild: Sendable {
-    private let process: Process
-    private let acknowledged = Mutex<(highest: UInt64, partial: String, errors: String)>((0, "", ""))
+struct StressChild {
+    let process: ChildProcess
 
     init(directory: String) throws {
-        process = Process()
-        process.executableURL = CrashTortureTests.raftkv
-        process.arguments = [
-            "wal", "stress", directory, "--ack-stream", "--concurrency", "8", "--batch", "4",
-            "--record-size", "200", "--segment-size", "1", "--duration", "120s",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        output.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            acknowledged.withLock { state in
-                let lines = (state.partial + text).split(separator: "\n", omittingEmptySubsequences: false)
-                state.partial = String(lines.last ?? "")
-                for line in lines.dropLast() where line.hasPrefix("ack ") {
-                    state.highest = max(state.highest, UInt64(line.dropFirst(4)) ?? 0)
-                }
-            }
-        }
-        errors.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            acknowledged.withLock { $0.errors += text }
-        }
-        try process.run()
+        process = try ChildProcess(
+            executable: CrashTortureTests.raftkv.path,
+            arguments: [
+                "wal", "stress", directory, "--ack-stream", "--concurrency", "8", "--batch", "4",
+                "--record-size", "200", "--segment-size", "1", "--duration", "120s",
+            ])
     }
 
-    var highestAcknowledged: UInt64 { acknowledged.withLock { $0.highest } }
-    var errorOutput: String { acknowledged.withLock { $0.errors } }
+    /// The highest index the child said is durable.
+    var highestAcknowledged: UInt64 {
+        process.output.split(separator: "\n").reduce(0) { highest, line in
+            line.hasPrefix("ack ") ? max(highest, UInt64(line.dropFirst(4)) ?? 0) : highest
+        }
+    }
+
+    var errorOutput: String { process.output.split(separator: "\n").filter { !$0.hasPrefix("ack ") }.joined(separator: "\n") }
     var isRunning: Bool { process.isRunning }
 
-    /// SIGKILL, then wait for the exit and for the last printed acknowledgements.
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        usleep(20_000)
-        (process.standardOutput as? Pipe)?.fileHandleForReading.readabilityHandler = nil
-        (process.standardError as? Pipe)?.fileHandleForReading.readabilityHandler = nil
-    }
+    func kill() { process.kill() }
 }
