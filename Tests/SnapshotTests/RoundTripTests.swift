@@ -79,6 +79,18 @@ import WAL
         try await roundTrip(jsonLike(count: 50, seed: 8), blockSize: 1, piece: 7)
     }
 
+    @Test func randomSizesPiecesAndBlockSizes() async throws {
+        var random = SeededGenerator(seed: 2024)
+        for _ in 0..<30 {
+            let count = Int(random.next() % 5000)
+            let data = random.next() % 3 == 0
+                ? randomBytes(count: count, seed: random.next()) : jsonLike(count: count, seed: random.next())
+            try await roundTrip(
+                data, blockSize: 1 + Int(random.next() % 700), piece: 1 + Int(random.next() % 900),
+                level: Int(random.next() % 10))
+        }
+    }
+
     @Test func contentsFromAnAsyncSequence() async throws {
         let data = jsonLike(count: 5000, seed: 9)
         let pieces = stride(from: 0, to: data.count, by: 300).map { Array(data[$0..<min(data.count, $0 + 300)]) }
