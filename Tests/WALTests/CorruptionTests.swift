@@ -116,6 +116,40 @@ import WAL
         await log.close()
     }
 
+    @Test func aHoleBeforeTheFinalBatchsIntactMarkerIsATornWrite() async throws {
+        // The disk may persist a write's sectors in any order: the marker can land while a
+        // sector before it is still a hole of zeros. That batch was never acknowledged.
+        let fileSystem = SimulatedFileSystem(seed: 7)
+        let options = smallOptions(segmentSize: 1 << 20)
+        let written = entries(1...10, size: 40)
+        do {
+            let log = try WriteAheadLog(directory: directory, fileSystem: fileSystem, options: options)
+            try await log.append(written)
+            try await log.append(entries(11...14, size: 400))
+            await log.close()
+        }
+        let segment = directory + "/" + (try fileSystem.contentsOfDirectory(directory).first { $0.hasSuffix(".wal") }!)
+        let contents = fileSystem.contents(of: segment)!
+        var markers: [Int64] = []
+        try WriteAheadLog.forEachRecord(directory: directory, fileSystem: fileSystem, options: options) { record in
+            if record.kind == .commit { markers.append(record.offset) }
+        }
+        #expect(markers.count == 2)
+        let batchStart = Int(markers[0]) + 48
+        let hole = (batchStart / 512 + 1) * 512
+        let file = try fileSystem.openFile(segment, mode: .readWrite)
+        try [UInt8](repeating: 0, count: 512).withUnsafeBytes { try fileSystem.write(to: file, at: Int64(hole), from: $0) }
+        fileSystem.closeFile(file)
+        #expect(hole + 512 < contents.count - 48, "the hole lies before the second batch's marker")
+
+        let report = try WriteAheadLog.verify(directory: directory, fileSystem: fileSystem, options: options)
+        #expect(report.tornTail?.offset == Int64(batchStart))
+        #expect(report.lastIndex == 10)
+        let log = try WriteAheadLog(directory: directory, fileSystem: fileSystem, options: options)
+        #expect(try allEntries(log) == written)
+        await log.close()
+    }
+
     @Test func aFlipInTheFinalCommitMarkerIsCorruptionNotATornTail() async throws {
         let fileSystem = SimulatedFileSystem(seed: 6)
         let options = smallOptions(segmentSize: 1 << 20)

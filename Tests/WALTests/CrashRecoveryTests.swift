@@ -44,7 +44,8 @@ import WAL
                 switch random.next() % 10 {
                 case 0..<5:
                     let count = random.next() % 6
-                    let batch = count == 0 ? [] : entries((model.lastIndex + 1)...(model.lastIndex + count), term: term, size: Int(random.next() % 300))
+                    let size = random.next() % 8 == 0 ? 8192 + Int(random.next() % 4096) : Int(random.next() % 300)
+                    let batch = count == 0 ? [] : entries((model.lastIndex + 1)...(model.lastIndex + count), term: term, size: size)
                     let state = random.next() % 3 == 0 ? HardState(term: term, vote: random.next() % 5, commit: model.lastIndex) : nil
                     next.append(batch, hardState: state)
                     inFlight = next

@@ -33,7 +33,9 @@ import WAL
                 switch code % 6 {
                 case 0, 1:
                     let count = argument % 8
-                    let batch = count == 0 ? [] : entries((model.lastIndex + 1)...(model.lastIndex + count), term: term, size: Int(argument / 8 % 300))
+                    // Now and then a payload large enough to be written in place.
+                    let size = argument % 16 == 1 ? 8192 + Int(argument % 5000) : Int(argument / 8 % 300)
+                    let batch = count == 0 ? [] : entries((model.lastIndex + 1)...(model.lastIndex + count), term: term, size: size)
                     try await log.append(batch)
                     model.append(batch, hardState: nil)
                 case 2:

@@ -13,7 +13,8 @@ import Darwin
 /// Durable and volatile state are kept apart:
 /// - File data written since the file's last `synchronize` is volatile. On `crash()`, each
 ///   volatile write independently survives whole, survives torn (a prefix ending at a
-///   512-byte sector boundary), or is lost; volatile truncations survive or are lost.
+///   512-byte sector boundary), survives scattered (any subset of its sectors, the rest
+///   holes), or is lost; volatile truncations survive or are lost.
 /// - Directory changes (create, rename, remove) since the directory's last
 ///   `synchronizeDirectory` are volatile; on `crash()` a random prefix of them survives, as a
 ///   journaling file system commits metadata in order.
@@ -164,7 +165,7 @@ public final class SimulatedFileSystem: FileSystem {
                 for change in inode.volatile {
                     switch change {
                     case .write(let offset, let bytes):
-                        switch Int.random(in: 0..<3, using: &state.random) {
+                        switch Int.random(in: 0..<4, using: &state.random) {
                         case 0: Self.apply(.write(offset: offset, bytes: bytes), to: &contents)
                         case 1:
                             // Torn: only the part up to some sector boundary inside the write survives.
@@ -174,6 +175,17 @@ public final class SimulatedFileSystem: FileSystem {
                                 let boundaries = (end - firstBoundary + Self.sectorSize - 1) / Self.sectorSize
                                 let cut = firstBoundary + Int.random(in: 0..<boundaries, using: &state.random) * Self.sectorSize
                                 Self.apply(.write(offset: offset, bytes: Array(bytes[0..<(cut - offset)])), to: &contents)
+                            }
+                        case 2:
+                            // Scattered: the disk wrote some of the sectors, in no particular order.
+                            var pieceStart = offset
+                            while pieceStart < offset + bytes.count {
+                                let pieceEnd = min((pieceStart / Self.sectorSize + 1) * Self.sectorSize, offset + bytes.count)
+                                if Bool.random(using: &state.random) {
+                                    let piece = Array(bytes[(pieceStart - offset)..<(pieceEnd - offset)])
+                                    Self.apply(.write(offset: pieceStart, bytes: piece), to: &contents)
+                                }
+                                pieceStart = pieceEnd
                             }
                         default: break
                         }
@@ -273,6 +285,21 @@ public final class SimulatedFileSystem: FileSystem {
             }
             return count
         }
+    }
+
+    /// A vectored write is one write, as `pwritev` is: it survives, tears or is lost as a whole.
+    public func write(to file: FileHandle, at offset: Int64, from buffers: [UnsafeRawBufferPointer]) throws(FileSystemError) {
+        var joined: [UInt8] = []
+        for buffer in buffers { joined += buffer }
+        let result: Result<Void, FileSystemError> = joined.withUnsafeBytes { raw in
+            do throws(FileSystemError) {
+                try write(to: file, at: offset, from: raw)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
     }
 
     public func write(to file: FileHandle, at offset: Int64, from bytes: UnsafeRawBufferPointer) throws(FileSystemError) {

@@ -38,6 +38,11 @@ public protocol FileSystem: Sendable {
         to file: FileHandle, at offset: Int64, from bytes: UnsafeRawBufferPointer
     ) throws(FileSystemError)
 
+    /// Writes all of `buffers`, one after another, starting at `offset` (`pwritev`).
+    func write(
+        to file: FileHandle, at offset: Int64, from buffers: [UnsafeRawBufferPointer]
+    ) throws(FileSystemError)
+
     /// Makes the file's data durable (`fdatasync`).
     func synchronize(_ file: FileHandle) throws(FileSystemError)
 

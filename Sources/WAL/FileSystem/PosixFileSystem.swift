@@ -75,6 +75,38 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    public func write(
+        to file: FileHandle, at offset: Int64, from buffers: [UnsafeRawBufferPointer]
+    ) throws(FileSystemError) {
+        var vectors = buffers.filter { $0.count > 0 }.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        var first = 0
+        var position = off_t(offset)
+        while first < vectors.count {
+            // At most IOV_MAX vectors per call; a short write resumes inside a vector.
+            let count = min(vectors.count - first, 1024)
+            let written = vectors.withUnsafeBufferPointer {
+                pwritev(file.descriptor, $0.baseAddress! + first, Int32(count), position)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Self.error("pwritev", file.path)
+            }
+            if written == 0 { throw FileSystemError(code: .noSpace, operation: "pwritev", path: file.path) }
+            position += off_t(written)
+            var remaining = written
+            while remaining > 0 && remaining >= vectors[first].iov_len {
+                remaining -= vectors[first].iov_len
+                first += 1
+            }
+            if remaining > 0 {
+                vectors[first].iov_base += remaining
+                vectors[first].iov_len -= remaining
+            }
+        }
+    }
+
     public func synchronize(_ file: FileHandle) throws(FileSystemError) {
         // Never retried, not even on EINTR: after a failed fdatasync the kernel may already
         // have dropped the dirty pages, so a second call could report success for lost data.

@@ -67,6 +67,24 @@ enum RecordFrame {
         return size
     }
 
+    /// Encodes only a frame's 32-byte header at `base`, for a payload (and `padding` zero
+    /// bytes) that will be written from where they are. The CRC covers them all the same.
+    static func encodeHeader(
+        type: RecordType, index: UInt64, term: UInt64, payload: UnsafeRawBufferPointer, padding: Int,
+        salt: UInt32, into base: UnsafeMutableRawPointer
+    ) {
+        base.storeLittleEndian(UInt32(truncatingIfNeeded: payload.count), at: 4)
+        base.storeLittleEndian(UInt64(type.rawValue), at: 8)
+        base.storeLittleEndian(index, at: 16)
+        base.storeLittleEndian(term, at: 24)
+        var crc = CRC32C.checksum(UnsafeRawBufferPointer(start: base + 4, count: headerSize - 4), extending: salt)
+        crc = CRC32C.checksum(payload, extending: crc)
+        withUnsafeBytes(of: UInt64(0)) { zeros in
+            crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: zeros[0..<padding]), extending: crc)
+        }
+        base.storeLittleEndian(crc, at: 0)
+    }
+
     /// What a frame header says, before its checksum has been verified.
     struct Header {
         var storedChecksum: UInt32

@@ -8,8 +8,9 @@ final class FrameReader<FS: FileSystem> {
         case frame(RecordFrame.Header, offset: Int64, payload: UnsafeRawBufferPointer)
         /// No more data: the file ends exactly here, or an all-zero header starts here.
         case endOfData(offset: Int64)
-        /// Bytes at `offset` are not a valid frame. `truncated` when the file ends inside it.
-        case invalid(offset: Int64, reason: String, truncated: Bool)
+        /// Bytes at `offset` are not a valid frame. `claimedEnd` is where the frame would end
+        /// if its header is to be believed, or nil if the header itself is invalid.
+        case invalid(offset: Int64, reason: String, claimedEnd: Int64?)
     }
 
     let fileSystem: FS
@@ -49,20 +50,22 @@ final class FrameReader<FS: FileSystem> {
         let start = offset
         guard start < fileSize else { return .endOfData(offset: start) }
         guard try ensure(RecordFrame.headerSize) else {
-            return .invalid(offset: start, reason: "truncated frame header", truncated: true)
+            return .invalid(offset: start, reason: "truncated frame header", claimedEnd: nil)
         }
         let base = UnsafeRawPointer(buffer.baseAddress! + position)
         switch RecordFrame.readHeader(at: base, maxPayload: maxPayload) {
         case .endOfData:
             return .endOfData(offset: start)
         case .invalid(let reason):
-            return .invalid(offset: start, reason: reason, truncated: false)
+            return .invalid(offset: start, reason: reason, claimedEnd: nil)
         case .header(let header):
             let size = header.frameSize
-            guard try ensure(size) else { return .invalid(offset: start, reason: "truncated frame", truncated: true) }
+            guard try ensure(size) else {
+                return .invalid(offset: start, reason: "truncated frame", claimedEnd: start + Int64(size))
+            }
             let frame = UnsafeRawPointer(buffer.baseAddress! + position)
             guard RecordFrame.checksumMatches(header, frame: frame, salt: salt) else {
-                return .invalid(offset: start, reason: "checksum mismatch", truncated: false)
+                return .invalid(offset: start, reason: "checksum mismatch", claimedEnd: start + Int64(size))
             }
             position += size
             return .frame(

@@ -200,8 +200,9 @@ final class LogEngine<FS: FileSystem>: Sendable {
         while let operations = takeOperations() {
             var group: [AppendRequest] = []
             var bytes = 0
+            var failure: WALError?
             for operation in operations {
-                if let failure = lock.withLock({ $0.failure }) {
+                if let failure {
                     operation.completion(.failed(cause: failure))
                     continue
                 }
@@ -210,14 +211,14 @@ final class LogEngine<FS: FileSystem>: Sendable {
                     group.append(request)
                     bytes += request.encodedBytes
                 case .truncateSuffix(let index, let completion):
-                    flush(&group, bytes: &bytes)
-                    perform(completion) { () throws(WALError) in try writer.truncateSuffix(after: index) }
+                    failure = flush(&group, bytes: &bytes)
+                        ?? perform(completion) { () throws(WALError) in try writer.truncateSuffix(after: index) }
                 case .truncatePrefix(let index, let completion):
-                    flush(&group, bytes: &bytes)
-                    perform(completion) { () throws(WALError) in try writer.truncatePrefix(through: index) }
+                    failure = flush(&group, bytes: &bytes)
+                        ?? perform(completion) { () throws(WALError) in try writer.truncatePrefix(through: index) }
                 }
             }
-            flush(&group, bytes: &bytes)
+            if failure == nil { _ = flush(&group, bytes: &bytes) }
             awaitWorkBriefly()
         }
         writer.finish()
@@ -258,8 +259,9 @@ final class LogEngine<FS: FileSystem>: Sendable {
         }
     }
 
-    private func flush(_ group: inout [AppendRequest], bytes: inout Int) {
-        guard !group.isEmpty else { return }
+    /// Writes the group as one batch. Returns the error that failed the log, if any.
+    private func flush(_ group: inout [AppendRequest], bytes: inout Int) -> WALError? {
+        guard !group.isEmpty else { return nil }
         let requests = group
         let released = bytes
         group.removeAll(keepingCapacity: true)
@@ -268,26 +270,29 @@ final class LogEngine<FS: FileSystem>: Sendable {
             try writer.write(requests)
         } catch {
             fail(error, pending: requests.map(\.completion), releasing: released)
-            return
+            return error
         }
         publish(releasing: released)
         for request in requests { request.completion(nil) }
+        return nil
     }
 
-    private func perform(_ completion: @escaping Completion, _ body: () throws(WALError) -> Void) {
+    /// Runs a truncation. Returns the error that failed the log, if any.
+    private func perform(_ completion: @escaping Completion, _ body: () throws(WALError) -> Void) -> WALError? {
         do throws(WALError) {
             try body()
         } catch {
             // A rejected argument leaves the log intact; anything else is an I/O failure.
             if case .invalidTruncation = error {
                 completion(error)
-            } else {
-                fail(error, pending: [completion], releasing: 0)
+                return nil
             }
-            return
+            fail(error, pending: [completion], releasing: 0)
+            return error
         }
         publish(releasing: 0)
         completion(nil)
+        return nil
     }
 
     private func publish(releasing bytes: Int) {

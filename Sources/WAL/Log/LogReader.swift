@@ -63,10 +63,10 @@ public final class LogReader<FS: FileSystem> {
         } catch {
             throw WALError(error)
         }
-        let checkpoint = segment.checkpoint(atOrBefore: nextIndex, interval: options.indexInterval)
+        let start = segment.scanStart(for: nextIndex, interval: options.indexInterval)
         let reader = FrameReader(
             fileSystem: fileSystem, file: file, path: path, salt: segment.header.salt,
-            maxPayload: options.maxPayloadSize, fileSize: segment.endOffset, startOffset: checkpoint.offset,
+            maxPayload: options.maxPayloadSize, fileSize: segment.endOffset, startOffset: start,
             bufferSize: min(options.readBufferSize, 256 << 10))
         current = (reader, file, path)
     }

@@ -1,10 +1,18 @@
 /// Recovers one segment file: verifies its header and every frame, and finds where its
 /// committed batches end.
 ///
-/// The torn-tail rule is structural, never a guess from byte patterns: a batch counts only
-/// once its commit marker is intact and matches it. Damage may be forgiven only in the last
-/// segment, and only if no intact commit marker follows it; then the damage belongs to the
-/// one batch whose fdatasync never completed, which nobody was told is durable.
+/// The torn-tail rule: a batch counts only once its commit marker is intact and matches it,
+/// and batches are synced one at a time, so only the last batch of the last segment can be
+/// the one whose fdatasync never completed. Damage is forgiven there, and only where a torn
+/// write explains it: the damaged frame runs past the end of the file, or one of its sectors
+/// reads as zeros in the part this batch wrote (the disk may persist a write's sectors in
+/// any order, so a hole can sit before sectors that made it, even before the batch's own
+/// marker). Damage in an earlier batch, damage followed by a later batch's intact marker, and
+/// damage with every sector present (a flipped bit) are corruption.
+///
+/// One ambiguity remains and is resolved toward availability: a flipped bit in the last batch
+/// of a log whose damaged frame also holds a 512-byte sector of legitimate zeros is taken for
+/// a tear, and that batch is dropped. Raft re-replicates such an entry from its peers.
 struct SegmentScanner<FS: FileSystem> {
     struct Result {
         var info: SegmentInfo
@@ -47,7 +55,7 @@ struct SegmentScanner<FS: FileSystem> {
                 reason: "header says sequence \(header.sequence), first index \(header.firstIndex); the name disagrees")
         }
         var info = SegmentInfo(
-            header: header, name: name, lastIndex: header.firstIndex - 1, checkpoints: [],
+            header: header, name: name, lastIndex: header.firstIndex - 1, checkpoints: CheckpointTable(),
             endOffset: Int64(SegmentHeader.size))
         var hardState: HardState?
 
@@ -61,7 +69,7 @@ struct SegmentScanner<FS: FileSystem> {
         var batchCheckpoints: [Int64] = []
         var nextIndex = header.firstIndex
 
-        let damage: (offset: Int64, reason: String, truncated: Bool)
+        let damage: (offset: Int64, reason: String, end: Int64)
         scanning: while true {
             switch try reader.next() {
             case .frame(let frame, let offset, let payload):
@@ -87,7 +95,7 @@ struct SegmentScanner<FS: FileSystem> {
                             reason: "commit marker for \(count) frames at \(start) does not match the batch of \(batchFrames) frames at \(info.endOffset)")
                     }
                     info.lastIndex = nextIndex - 1
-                    info.checkpoints += batchCheckpoints
+                    info.checkpoints.append(contentsOf: batchCheckpoints)
                     info.endOffset = offset + Int64(frame.frameSize)
                     hardState = batchHardState ?? hardState
                     batchFrames = 0
@@ -100,13 +108,11 @@ struct SegmentScanner<FS: FileSystem> {
                 if batchFrames == 0 && offset == fileSize {
                     return Result(info: info, hardState: hardState, fileSize: fileSize, tornTail: nil)
                 }
-                damage = (
-                    offset, batchFrames == 0 ? "zero bytes after the last batch" : "batch without a commit marker",
-                    true
-                )
+                let reason = batchFrames == 0 ? "zero bytes after the last batch" : "batch without a commit marker"
+                damage = (offset, reason, offset + Int64(RecordFrame.headerSize))
                 break scanning
-            case .invalid(let offset, let reason, let truncated):
-                damage = (offset, reason, truncated)
+            case .invalid(let offset, let reason, let claimedEnd):
+                damage = (offset, reason, claimedEnd ?? offset + Int64(RecordFrame.headerSize))
                 break scanning
             }
         }
@@ -114,18 +120,26 @@ struct SegmentScanner<FS: FileSystem> {
         guard isLast else {
             throw WALError.corruption(file: path, offset: damage.offset, reason: damage.reason)
         }
-        if let marker = try committedMarker(in: file, from: info.endOffset, fileSize: fileSize, salt: header.salt) {
+        let batchStart = info.endOffset
+        let markers = try intactMarkers(in: file, from: batchStart, fileSize: fileSize, salt: header.salt)
+        if let later = markers.first(where: { $0.batchStart > batchStart }) {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
-                reason: "\(damage.reason), followed by a committed batch at byte \(marker)")
+                reason: "\(damage.reason), followed by a later committed batch at byte \(later.offset)")
         }
-        guard try tearExplains(file: file, from: damage.offset, fileSize: fileSize, truncated: damage.truncated) else {
+        if let own = markers.first, damage.end > own.offset {
+            throw WALError.corruption(
+                file: path, offset: damage.offset,
+                reason: "\(damage.reason); the frame's length runs into its batch's intact commit marker")
+        }
+        guard try tearExplains(file: file, from: damage.offset, to: damage.end, batchStart: batchStart, fileSize: fileSize)
+        else {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
                 reason: "\(damage.reason), in bytes a torn write cannot explain (every sector present)")
         }
         let torn = RecoveryReport.TornTail(
-            file: path, offset: info.endOffset, droppedBytes: fileSize - info.endOffset, reason: damage.reason)
+            file: path, offset: batchStart, droppedBytes: fileSize - batchStart, reason: damage.reason)
         return Result(info: info, hardState: hardState, fileSize: fileSize, tornTail: torn)
     }
 
@@ -144,43 +158,42 @@ struct SegmentScanner<FS: FileSystem> {
         }
     }
 
-    /// Whether damage at `offset` can be the work of a torn write: the frame there runs past
-    /// the end of the file, or some 512-byte sector from `offset` on reads as zeros. Files
-    /// only grow by appending and space is never reused, so a sector a crash failed to write
-    /// is either beyond the end of the file or a hole of zeros. Damage with every sector
-    /// present — a flipped bit in the final commit marker, say — is corruption.
-    private func tearExplains(file: FS.FileHandle, from offset: Int64, fileSize: Int64, truncated: Bool) throws
-        -> Bool
-    {
-        if truncated { return true }
+    /// Whether the damaged bytes `start..<end` can be the work of a torn write: they run past
+    /// the end of the file, or a 512-byte sector they touch reads as zeros wherever this batch
+    /// wrote it (bytes before `batchStart` were durable before the batch began). Files grow
+    /// only by appending and space is never reused, so a sector a crash failed to write is a
+    /// hole of zeros or lies beyond the end of the file.
+    private func tearExplains(
+        file: FS.FileHandle, from start: Int64, to end: Int64, batchStart: Int64, fileSize: Int64
+    ) throws -> Bool {
+        if end > fileSize { return true }
         let sector = Int64(512)
-        var start = offset
-        var buffer = [UInt8](repeating: 0, count: Int(sector))
-        while start < fileSize {
-            let end = min((start / sector + 1) * sector, fileSize)
-            let count = Int(end - start)
-            try buffer.withUnsafeMutableBytes { raw throws in
-                try fileSystem.readExactly(
-                    from: file, at: start, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), path: "")
+        var sectorStart = start / sector * sector
+        while sectorStart < end {
+            let from = max(sectorStart, batchStart)
+            let to = min(sectorStart + sector, fileSize)
+            if from < to {
+                let bytes = try fileSystem.read(count: Int(to - from), from: file, at: from)
+                if bytes.allSatisfy({ $0 == 0 }) { return true }
             }
-            if buffer[0..<count].allSatisfy({ $0 == 0 }) { return true }
-            start = end
+            sectorStart += sector
         }
         return false
     }
 
-    /// Looks for an intact commit marker of a batch starting at or after `start`: proof that
-    /// damage before it is not a torn write. Returns the marker's offset.
-    private func committedMarker(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32) throws
-        -> Int64?
+    /// Finds every intact commit marker of a batch starting at or after `start`, at any
+    /// 8-byte-aligned offset (the salt keeps stale bytes from passing), in file order.
+    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32) throws
+        -> [(offset: Int64, batchStart: Int64)]
     {
+        var markers: [(offset: Int64, batchStart: Int64)] = []
         let frameSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
         let chunk = max(options.readBufferSize, 4 * frameSize)
         var buffer = [UInt8](repeating: 0, count: chunk)
         var chunkStart = start
         while chunkStart + Int64(frameSize) <= fileSize {
             let count = min(chunk, Int(fileSize - chunkStart))
-            let found = try buffer.withUnsafeMutableBytes { raw throws -> Int64? in
+            try buffer.withUnsafeMutableBytes { raw throws in
                 let target = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
                 try fileSystem.readExactly(from: file, at: chunkStart, into: target, path: "")
                 var position = 0
@@ -188,19 +201,20 @@ struct SegmentScanner<FS: FileSystem> {
                     let base = UnsafeRawPointer(raw.baseAddress! + position)
                     if case .header(let header) = RecordFrame.readHeader(at: base, maxPayload: frameSize),
                         header.type == .commit,
-                        RecordFrame.checksumMatches(header, frame: base, salt: salt),
-                        base.loadLittleEndian(at: RecordFrame.headerSize, as: Int64.self) >= start
+                        RecordFrame.checksumMatches(header, frame: base, salt: salt)
                     {
-                        return chunkStart + Int64(position)
+                        let batchStart = base.loadLittleEndian(at: RecordFrame.headerSize, as: Int64.self)
+                        let offset = chunkStart + Int64(position)
+                        if batchStart >= start && markers.last.map({ $0.offset < offset }) ?? true {
+                            markers.append((offset, batchStart))
+                        }
                     }
                     position += RecordFrame.alignment
                 }
-                return nil
             }
-            if let found { return found }
             // Overlap chunks by one frame so a marker straddling the boundary is seen.
             chunkStart += Int64(count - frameSize + RecordFrame.alignment)
         }
-        return nil
+        return markers
     }
 }

@@ -60,31 +60,65 @@ final class SegmentWriter<FS: FileSystem> {
 
     // MARK: Appending
 
-    /// Writes the requests as one batch with one write and one fdatasync.
+    /// Payloads at least this large are written straight from the caller's array with
+    /// `pwritev` instead of being copied into the encode buffer: for 64 KiB records the copy
+    /// costs a tenth of the batch's time. At most `maxZeroCopyPayloads` per batch, which
+    /// bounds the nesting that keeps their pointers valid.
+    static var zeroCopyThreshold: Int { 8 << 10 }
+    static var maxZeroCopyPayloads: Int { 256 }
+
+    /// A run of the batch's bytes: part of the encode buffer, or a large payload in place.
+    private enum Piece {
+        case encoded(Range<Int>)
+        case payload(Int)
+    }
+
+    /// Writes the requests as one batch with one vectored write and one fdatasync.
     func write(_ requests: [AppendRequest]) throws(WALError) {
-        var total = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+        let markerSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+        let hardStateSize = RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
+        var total = markerSize
+        var encodedBytes = markerSize
         var newHardState: HardState?
         var entryCount = 0
+        var zeroCopyCount = 0
         for request in requests {
             if let state = request.hardState { newHardState = state }
             entryCount += request.entries.count
-            for entry in request.entries { total += RecordFrame.frameSize(payloadCount: entry.payload.count) }
+            for entry in request.entries {
+                let size = RecordFrame.frameSize(payloadCount: entry.payload.count)
+                total += size
+                if isZeroCopy(entry, after: zeroCopyCount) {
+                    zeroCopyCount += 1
+                    encodedBytes += size - entry.payload.count
+                } else {
+                    encodedBytes += size
+                }
+            }
         }
-        if newHardState != nil { total += RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize) }
+        if newHardState != nil {
+            total += hardStateSize
+            encodedBytes += hardStateSize
+        }
         let current = segments[segments.count - 1]
         if writeOffset + Int64(total) > Int64(options.segmentSize) && current.lastIndex >= current.firstIndex {
             try startSegment(firstIndex: lastIndex + 1, isTruncation: false)
         }
-        reserve(total)
+        reserve(encodedBytes)
 
         var segment = segments[segments.count - 1]
         let batchStart = writeOffset
-        let base = buffer.baseAddress!
-        var position = 0
-        var frames: UInt32 = 0
         let salt = segment.header.salt
+        let base = buffer.baseAddress!
+        var position = 0  // next byte of the encode buffer
+        var frameOffset = batchStart  // file offset of the next frame
+        var pieceStart = 0
+        var pieces: [Piece] = []
+        var largePayloads: [[UInt8]] = []
+        var frames: UInt32 = 0
         if let state = newHardState {
-            position += encodeHardState(state, salt: salt, into: base + position)
+            position += encodeHardState(state, salt: salt, into: base)
+            frameOffset += Int64(hardStateSize)
             frames += 1
         }
         var index = segment.lastIndex
@@ -92,23 +126,54 @@ final class SegmentWriter<FS: FileSystem> {
             for entry in request.entries {
                 index += 1
                 assert(entry.index == index, "the engine validates indexes before they reach the writer")
-                segment.noteEntry(index, at: batchStart + Int64(position), interval: options.indexInterval)
-                position += entry.payload.withUnsafeBytes { payload in
-                    RecordFrame.encode(
-                        type: .entry, index: index, term: entry.term, payload: payload, salt: salt, into: base + position)
+                segment.noteEntry(index, at: frameOffset, interval: options.indexInterval)
+                let size = RecordFrame.frameSize(payloadCount: entry.payload.count)
+                if isZeroCopy(entry, after: largePayloads.count) {
+                    let padding = size - RecordFrame.headerSize - entry.payload.count
+                    entry.payload.withUnsafeBytes { payload in
+                        RecordFrame.encodeHeader(
+                            type: .entry, index: index, term: entry.term, payload: payload, padding: padding,
+                            salt: salt, into: base + position)
+                    }
+                    position += RecordFrame.headerSize
+                    pieces.append(.encoded(pieceStart..<position))
+                    pieces.append(.payload(largePayloads.count))
+                    largePayloads.append(entry.payload)
+                    (base + position).initializeMemory(as: UInt8.self, repeating: 0, count: padding)
+                    pieceStart = position
+                    position += padding
+                } else {
+                    position += entry.payload.withUnsafeBytes { payload in
+                        RecordFrame.encode(
+                            type: .entry, index: index, term: entry.term, payload: payload, salt: salt, into: base + position)
+                    }
                 }
+                frameOffset += Int64(size)
                 frames += 1
             }
         }
         position += encodeCommit(batchStart: batchStart, frames: frames, lastIndex: index, salt: salt, into: base + position)
-        assert(position == total)
+        pieces.append(.encoded(pieceStart..<position))
+        assert(position == encodedBytes && frameOffset + Int64(markerSize) == batchStart + Int64(total))
 
-        do {
-            try fileSystem.write(to: active, at: batchStart, from: UnsafeRawBufferPointer(start: base, count: total))
-            try fileSystem.synchronize(active)
-        } catch {
-            throw WALError(error)
+        let written: Result<Void, FileSystemError> = Self.withBuffers(of: largePayloads) { payloads in
+            let buffers = pieces.compactMap { piece -> UnsafeRawBufferPointer? in
+                switch piece {
+                case .encoded(let range):
+                    return range.isEmpty ? nil : UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+                case .payload(let number):
+                    return payloads[number]
+                }
+            }
+            do throws(FileSystemError) {
+                try fileSystem.write(to: active, at: batchStart, from: buffers)
+                try fileSystem.synchronize(active)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
         }
+        if case .failure(let error) = written { throw WALError(error) }
         writeOffset += Int64(total)
         statistics.batches += 1
         statistics.entries += UInt64(entryCount)
@@ -117,6 +182,26 @@ final class SegmentWriter<FS: FileSystem> {
         segment.endOffset = writeOffset
         segments[segments.count - 1] = segment
         if let state = newHardState { hardState = state }
+    }
+
+    private func isZeroCopy(_ entry: LogEntry, after count: Int) -> Bool {
+        entry.payload.count >= Self.zeroCopyThreshold && count < Self.maxZeroCopyPayloads
+    }
+
+    /// Calls `body` with a pointer to each payload's bytes, valid for the whole call.
+    private static func withBuffers<R>(
+        of payloads: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R
+    ) -> R {
+        var pointers: [UnsafeRawBufferPointer] = []
+        pointers.reserveCapacity(payloads.count)
+        func nest(_ next: Int) -> R {
+            guard next < payloads.count else { return body(pointers) }
+            return payloads[next].withUnsafeBytes { payload in
+                pointers.append(payload)
+                return nest(next + 1)
+            }
+        }
+        return nest(0)
     }
 
     private func reserve(_ count: Int) {
@@ -210,7 +295,7 @@ final class SegmentWriter<FS: FileSystem> {
             throw WALError(error)
         }
         return SegmentInfo(
-            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: [], endOffset: Int64(bytes.count))
+            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: CheckpointTable(), endOffset: Int64(bytes.count))
     }
 
     // MARK: Truncation
@@ -231,7 +316,7 @@ final class SegmentWriter<FS: FileSystem> {
         let created = segments.removeLast()
         assert(segments.count == priorCount)
         var removed = false
-        while let last = segments.last, last.firstIndex > index, segments.count > 0 {
+        while let last = segments.last, last.firstIndex > index {
             segments.removeLast()
             try remove(last.name)
             removed = true

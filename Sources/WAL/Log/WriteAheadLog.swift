@@ -104,9 +104,13 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
                 fileSystem: fileSystem, directory: directory, sequence: outcome.nextSequence,
                 firstIndex: outcome.firstIndex, isTruncation: false, hardState: outcome.hardState)
             outcome.nextSequence += 1
-            for old in outcome.segments {
-                do { try fileSystem.removeFile(directory + "/" + old.name) } catch { throw WALError(error) }
+            do throws(FileSystemError) {
+                for old in outcome.segments { try fileSystem.removeFile(directory + "/" + old.name) }
+                if !outcome.segments.isEmpty { try fileSystem.synchronizeDirectory(directory) }
+            } catch {
+                throw WALError(error)
             }
+            outcome.report.removedFiles += outcome.segments.map(\.name)
             outcome.segments = [segment]
         }
     }
