@@ -160,6 +160,39 @@ import WAL
         #expect(store.latest?.descriptor == old.descriptor)
     }
 
+    @Test func backgroundSyncsWhileWriting() async throws {
+        let data = jsonLike(count: 20_000, seed: 11)
+        var options = testOptions()
+        options.syncInterval = 64
+        let fileSystem = SimulatedFileSystem(seed: 1)
+        let store = try SnapshotStore(directory: "/snap", fileSystem: fileSystem, logFirstIndex: 1, options: options)
+        let syncsBefore = fileSystem.syncCount
+        _ = try await writeSnapshot(store, lastIndex: 3, data: data)
+        #expect(fileSystem.syncCount > syncsBefore + 1)
+        #expect(try await readSnapshot(store) == data)
+
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let posix = try SnapshotStore(directory: directory.path, fileSystem: PosixFileSystem(), logFirstIndex: 1, options: options)
+        _ = try await writeSnapshot(posix, lastIndex: 3, data: data)
+        #expect(try await readSnapshot(posix) == data)
+    }
+
+    @Test func aFailedBackgroundSyncFailsTheWrite() async throws {
+        var options = testOptions()
+        options.syncInterval = 64
+        let fileSystem = SimulatedFileSystem(seed: 1)
+        let store = try SnapshotStore(directory: "/snap", fileSystem: fileSystem, logFirstIndex: 1, options: options)
+        let old = try await writeSnapshot(store, lastIndex: 3, data: [1, 2, 3])
+        for _ in 0..<5 {
+            fileSystem.failNextSync()
+            await #expect(throws: SnapshotError.self) {
+                try await writeSnapshot(store, lastIndex: 9, data: jsonLike(count: 5000, seed: 1))
+            }
+            #expect(try fileSystem.contentsOfDirectory("/snap") == [old.descriptor.fileName])
+        }
+    }
+
     @Test func aSnapshotOlderThanTheOneInForceIsRejected() async throws {
         let fileSystem = SimulatedFileSystem(seed: 1)
         let store = try SnapshotStore(directory: "/snap", fileSystem: fileSystem, logFirstIndex: 1, options: testOptions())

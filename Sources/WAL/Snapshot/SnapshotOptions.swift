@@ -17,6 +17,10 @@ public struct SnapshotOptions: Sendable {
     /// How many blocks may be compressed or decompressed at once. Memory for a write or a
     /// read stays below about `2 × maxBlocksInFlight × blockSize`, whatever the snapshot's size.
     public var maxBlocksInFlight: Int = max(2, 2 * Self.processorCount)
+    /// While a snapshot is written, a background thread syncs the file after every this many
+    /// bytes, so the disk flushes while the cores compress and the final sync is short.
+    /// 0 syncs only at the end.
+    public var syncInterval: Int = 16 << 20
     /// How many snapshots to keep, counting the newest, `1...`. Older ones are deleted only
     /// after a newer one is durable and recorded in the log.
     public var retainedCount: Int = 2
@@ -40,6 +44,7 @@ public struct SnapshotOptions: Sendable {
             throw .invalidArgument("compression level \(compressionLevel) is outside 0...9")
         }
         guard maxBlocksInFlight >= 1 else { throw .invalidArgument("maxBlocksInFlight must be at least 1") }
+        guard syncInterval >= 0 else { throw .invalidArgument("syncInterval must not be negative") }
         guard retainedCount >= 1 else { throw .invalidArgument("retainedCount must be at least 1") }
         guard maxMetadataSize >= 0, maxMetadataSize <= SnapshotFormat.maxMetadataSize else {
             throw .invalidArgument("maxMetadataSize \(maxMetadataSize) exceeds \(SnapshotFormat.maxMetadataSize)")

@@ -6,7 +6,8 @@ import DequeModule
 /// by its own task while the caller keeps writing, and compressed blocks are written to the
 /// file strictly in order. At most `maxBlocksInFlight` blocks are being compressed at once:
 /// when that many are pending, `write` waits for the oldest and writes it out, so memory
-/// stays bounded however large the snapshot is.
+/// stays bounded however large the snapshot is. A dedicated thread syncs the file every
+/// `syncInterval` bytes, so the disk flushes while the cores compress.
 ///
 /// The store creates writers (`SnapshotStore.write`) and owns their files: a writer's file
 /// becomes a snapshot only when the store has synced and renamed it.
@@ -24,6 +25,9 @@ public final class SnapshotWriter<FS: FileSystem> {
     private var offset: Int64
     private var blocksChecksum: UInt32 = 0
     private var isOpen = true
+    private let syncer: BackgroundSync<FS>?
+    private let syncInterval: Int
+    private var unsyncedBytes = 0
 
     /// The number of bytes written so far.
     public private(set) var bytesWritten: UInt64 = 0
@@ -43,6 +47,8 @@ public final class SnapshotWriter<FS: FileSystem> {
             metadata: metadata)
         // The header is written last, once its sizes are known; the blocks start after it.
         self.offset = Int64(header.encodedSize)
+        self.syncInterval = options.syncInterval
+        self.syncer = options.syncInterval > 0 ? BackgroundSync(fileSystem: fileSystem, file: file) : nil
         self.fill = []
         fill.reserveCapacity(options.blockSize)
     }
@@ -50,6 +56,8 @@ public final class SnapshotWriter<FS: FileSystem> {
     deinit {
         // Abandoned without finish or abort: the compression tasks finish on their own, and
         // the temporary file is removed the next time the store opens.
+        // The sync thread must be done with the file before it is closed.
+        _ = syncer?.finish()
         if isOpen { fileSystem.closeFile(file) }
     }
 
@@ -87,6 +95,11 @@ public final class SnapshotWriter<FS: FileSystem> {
         let block = await task.value
         do { try fileSystem.write(block.bytes, to: file, at: offset) } catch { throw SnapshotError(error) }
         offset += Int64(block.bytes.count)
+        unsyncedBytes += block.bytes.count
+        if let syncer, unsyncedBytes >= syncInterval {
+            syncer.request()
+            unsyncedBytes = 0
+        }
         header.uncompressedSize += UInt64(block.uncompressedCount)
         withUnsafeBytes(of: block.checksum.littleEndian) { blocksChecksum = CRC32C.checksum($0, extending: blocksChecksum) }
     }
@@ -100,6 +113,7 @@ public final class SnapshotWriter<FS: FileSystem> {
         header.compressedSize = UInt64(offset - Int64(header.encodedSize))
         let trailer = SnapshotTrailer(
             blockCount: nextOrdinal, uncompressedSize: header.uncompressedSize, blocksChecksum: blocksChecksum)
+        if let failure = syncer?.finish() { throw SnapshotError(failure) }
         do {
             try fileSystem.write(trailer.encoded, to: file, at: offset)
             try fileSystem.write(header.encoded, to: file, at: 0)
@@ -115,6 +129,7 @@ public final class SnapshotWriter<FS: FileSystem> {
     /// Stops writing: waits for blocks being compressed, then closes and removes the file.
     func abort() async {
         while let task = pending.popFirst() { _ = await task.value }
+        _ = syncer?.finish()
         guard isOpen else { return }
         isOpen = false
         fileSystem.closeFile(file)
