@@ -221,3 +221,22 @@ import WAL
         #expect(throws: SnapshotError.self) { try store.makeChunkReader(for: snapshot.descriptor, chunkSize: 4097) }
     }
 }
+
+/// The API is usable from an actor: writers, readers and closures stay on the caller's actor
+/// (this suite compiles only if no non-Sendable value has to cross an isolation boundary).
+@MainActor @Suite struct ActorIsolatedUseTests {
+    @Test func writeReadAndInstallFromTheMainActor() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 1)
+        let store = try SnapshotStore(directory: "/snap", fileSystem: fileSystem, logFirstIndex: 1, options: testOptions())
+        let data = jsonLike(count: 3000, seed: 1)
+        let snapshot = try await store.write(lastIndex: 4, term: 1) { writer in try await writer.write(data) }
+        try await store.completeInstall(snapshot) {}
+        let reader = try store.makeReader()
+        var bytes: [UInt8] = []
+        while let block = try await reader.next() { bytes += block }
+        #expect(bytes == data)
+        var again: [UInt8] = []
+        for try await block in try store.makeReader() { again += block }
+        #expect(again == data)
+    }
+}

@@ -44,9 +44,10 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
 
     public func makeAsyncIterator() -> SnapshotReader<FS> { self }
 
-    /// The next block of uncompressed bytes, or nil at the end of the snapshot.
-    public func next() async throws(SnapshotError) -> [UInt8]? {
-        try await next(isolation: nil)
+    /// The next block of uncompressed bytes, or nil at the end of the snapshot. Runs on the
+    /// caller's actor; blocks are inflated on other threads.
+    nonisolated(nonsending) public func next() async throws(SnapshotError) -> [UInt8]? {
+        try await next(isolation: #isolation)
     }
 
     /// The next block of uncompressed bytes, or nil at the end of the snapshot; runs on the
@@ -74,7 +75,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     }
 
     /// Reads every remaining block, passing each to `body` in order.
-    public func forEachBlock(_ body: ([UInt8]) async throws -> Void) async throws {
+    nonisolated(nonsending) public func forEachBlock(_ body: ([UInt8]) async throws -> Void) async throws {
         while let block = try await next() { try await body(block) }
     }
 

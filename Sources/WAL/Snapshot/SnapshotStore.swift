@@ -76,9 +76,11 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
     /// Writes a snapshot whose bytes `body` produces through the writer it is given, and
     /// makes it durable. Then pass the result to `completeInstall(_:log:)`.
     ///
+    /// Runs on the caller's actor, as `body` does; blocks are compressed on other threads.
+    ///
     /// Throws `SnapshotError`, or whatever `body` throws; either way the temporary file is
     /// removed and the snapshot in force is unchanged.
-    public func write(
+    nonisolated(nonsending) public func write(
         lastIndex: UInt64, term: UInt64, metadata: [UInt8] = [],
         body: (SnapshotWriter<FS>) async throws -> Void
     ) async throws -> DurableSnapshot {
@@ -106,7 +108,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
 
     /// Writes a snapshot whose bytes come from `contents`, chunk by chunk, and makes it
     /// durable. Then pass the result to `completeInstall(_:log:)`.
-    public func write<Contents: AsyncSequence>(
+    nonisolated(nonsending) public func write<Contents: AsyncSequence>(
         lastIndex: UInt64, term: UInt64, metadata: [UInt8] = [], contents: Contents
     ) async throws -> DurableSnapshot where Contents.Element == [UInt8] {
         try await write(lastIndex: lastIndex, term: term, metadata: metadata) { writer in
@@ -144,7 +146,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
 
     /// Records a durable snapshot in `log` by truncating the log's prefix through the
     /// snapshot's last index, and only then deletes older snapshots beyond `retainedCount`.
-    public func completeInstall<LogFS: FileSystem>(
+    nonisolated(nonsending) public func completeInstall<LogFS: FileSystem>(
         _ snapshot: DurableSnapshot, log: WriteAheadLog<LogFS>
     ) async throws(SnapshotError) {
         do { try await log.truncatePrefix(through: snapshot.lastIndex) } catch { throw .logFailure(error) }
@@ -153,7 +155,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
 
     /// Records a durable snapshot with `record` (for callers that keep their log
     /// elsewhere), and only once it returns deletes older snapshots beyond `retainedCount`.
-    public func completeInstall(
+    nonisolated(nonsending) public func completeInstall(
         _ snapshot: DurableSnapshot, recordingWith record: () async throws -> Void
     ) async throws {
         try await record()

@@ -62,12 +62,12 @@ public final class SnapshotWriter<FS: FileSystem> {
     }
 
     /// Appends bytes to the snapshot.
-    public func write(_ bytes: [UInt8]) async throws(SnapshotError) {
+    nonisolated(nonsending) public func write(_ bytes: [UInt8]) async throws(SnapshotError) {
         try await write(bytes[...])
     }
 
     /// Appends bytes to the snapshot.
-    public func write(_ bytes: ArraySlice<UInt8>) async throws(SnapshotError) {
+    nonisolated(nonsending) public func write(_ bytes: ArraySlice<UInt8>) async throws(SnapshotError) {
         guard isOpen else { throw .closed }
         var rest = bytes
         while !rest.isEmpty {
@@ -79,7 +79,7 @@ public final class SnapshotWriter<FS: FileSystem> {
         bytesWritten += UInt64(bytes.count)
     }
 
-    private func submitBlock() async throws(SnapshotError) {
+    nonisolated(nonsending) private func submitBlock() async throws(SnapshotError) {
         let block = fill
         fill = []
         fill.reserveCapacity(blockSize)
@@ -90,7 +90,7 @@ public final class SnapshotWriter<FS: FileSystem> {
         while pending.count >= maxInFlight { try await writeOldest() }
     }
 
-    private func writeOldest() async throws(SnapshotError) {
+    nonisolated(nonsending) private func writeOldest() async throws(SnapshotError) {
         guard let task = pending.popFirst() else { return }
         let block = await task.value
         do { try fileSystem.write(block.bytes, to: file, at: offset) } catch { throw SnapshotError(error) }
@@ -106,7 +106,7 @@ public final class SnapshotWriter<FS: FileSystem> {
 
     /// Writes the last block, the trailer and the header, syncs the file and closes it.
     /// Returns the header written and the file's size.
-    func finish() async throws(SnapshotError) -> (header: SnapshotHeader, fileSize: Int64) {
+    nonisolated(nonsending) func finish() async throws(SnapshotError) -> (header: SnapshotHeader, fileSize: Int64) {
         guard isOpen else { throw .closed }
         if !fill.isEmpty { try await submitBlock() }
         while !pending.isEmpty { try await writeOldest() }
@@ -127,7 +127,7 @@ public final class SnapshotWriter<FS: FileSystem> {
     }
 
     /// Stops writing: waits for blocks being compressed, then closes and removes the file.
-    func abort() async {
+    nonisolated(nonsending) func abort() async {
         while let task = pending.popFirst() { _ = await task.value }
         _ = syncer?.finish()
         guard isOpen else { return }
