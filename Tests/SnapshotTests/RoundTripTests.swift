@@ -16,6 +16,9 @@ import WAL
         #expect(snapshot.descriptor.metadata == metadata)
         #expect(store.latest?.descriptor == snapshot.descriptor)
         #expect(try await readSnapshot(store) == data)
+        let reader = try store.makeReader()
+        while try await reader.next() != nil {}
+        #expect(try await reader.next() == nil)
         #expect(try SnapshotVerifier.verify(path: "/snap/" + snapshot.descriptor.fileName, fileSystem: fileSystem)
             == snapshot.descriptor)
 
@@ -216,6 +219,8 @@ import WAL
         await #expect(throws: SnapshotError.self) {
             try await writeSnapshot(store, lastIndex: 1, data: [1], metadata: [UInt8](repeating: 0, count: 11))
         }
+        await #expect(throws: SnapshotError.self) { try await writeSnapshot(store, lastIndex: .max, data: [1]) }
+        #expect(throws: SnapshotError.self) { try store.makeReceiver(lastIndex: .max, term: 1) }
         let snapshot = try await writeSnapshot(store, lastIndex: 1, data: [1])
         #expect(throws: SnapshotError.self) { try store.makeChunkReader(for: snapshot.descriptor, chunkSize: 0) }
         #expect(throws: SnapshotError.self) { try store.makeChunkReader(for: snapshot.descriptor, chunkSize: 4097) }

@@ -167,6 +167,8 @@ struct SnapshotHeader: Sendable, Hashable {
                 compressedSize: raw.baseAddress!.loadLittleEndian(at: 40, as: UInt64.self),
                 metadata: Array(rest[0..<Int(metadataCount)]))
         }
+        // The log continues at `lastIndex + 1`, so the largest index cannot be a snapshot's.
+        guard header.lastIndex < UInt64.max else { throw damaged("last index \(header.lastIndex) is out of range", at: 16) }
         let expected = UInt64(fileSize) - UInt64(headerSize) - UInt64(SnapshotFormat.trailerSize)
         guard header.compressedSize == expected else {
             throw damaged(

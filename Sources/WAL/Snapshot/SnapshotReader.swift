@@ -20,6 +20,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     private let maxInFlight: Int
     private var isOpen = true
     private var scanFinished = false
+    private var reachedEnd = false
 
     /// Opens the snapshot file at `path` and checks its header and trailer.
     public init(path: String, fileSystem: FS, options: SnapshotOptions = SnapshotOptions()) throws(SnapshotError) {
@@ -53,6 +54,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     /// The next block of uncompressed bytes, or nil at the end of the snapshot; runs on the
     /// caller's actor.
     public func next(isolation actor: isolated (any Actor)?) async throws(SnapshotError) -> [UInt8]? {
+        if reachedEnd { return nil }
         guard isOpen else { throw .closed }
         do {
             try schedule()
@@ -61,6 +63,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
             throw error
         }
         guard let (ordinal, offset, task) = pending.popFirst() else {
+            reachedEnd = true
             close()
             return nil
         }
@@ -79,7 +82,8 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
         while let block = try await next() { try await body(block) }
     }
 
-    /// Stops reading and closes the file.
+    /// Stops reading and closes the file; later calls to `next` fail with
+    /// `SnapshotError.closed` (or return nil if the end was already reached).
     public func close() {
         guard isOpen else { return }
         isOpen = false

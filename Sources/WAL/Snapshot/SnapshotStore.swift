@@ -84,7 +84,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
         lastIndex: UInt64, term: UInt64, metadata: [UInt8] = [],
         body: (SnapshotWriter<FS>) async throws -> Void
     ) async throws -> DurableSnapshot {
-        try checkNotStale(lastIndex: lastIndex, term: term)
+        try checkInstallable(lastIndex: lastIndex, term: term)
         guard metadata.count <= options.maxMetadataSize else {
             throw SnapshotError.invalidArgument(
                 "metadata of \(metadata.count) bytes exceeds the limit of \(options.maxMetadataSize)")
@@ -116,7 +116,9 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
         }
     }
 
-    private func checkNotStale(lastIndex: UInt64, term: UInt64) throws(SnapshotError) {
+    private func checkInstallable(lastIndex: UInt64, term: UInt64) throws(SnapshotError) {
+        // The log continues at `lastIndex + 1`, so the largest index cannot be a snapshot's.
+        guard lastIndex < UInt64.max else { throw .invalidArgument("last index \(lastIndex) is out of range") }
         if let latest = latestSnapshot.withLock({ $0 }), (lastIndex, term) < (latest.lastIndex, latest.term) {
             throw .staleSnapshot(lastIndex: lastIndex, term: term, inForceIndex: latest.lastIndex)
         }
@@ -203,7 +205,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
 
     /// Starts receiving the snapshot with this last index and term from a leader.
     public func makeReceiver(lastIndex: UInt64, term: UInt64) throws(SnapshotError) -> SnapshotReceiver<FS> {
-        try checkNotStale(lastIndex: lastIndex, term: term)
+        try checkInstallable(lastIndex: lastIndex, term: term)
         let temporary = path(SnapshotName.temporary(lastIndex: lastIndex, term: term))
         let file: FS.FileHandle
         do { file = try fileSystem.openFile(temporary, mode: .createNew) } catch { throw SnapshotError(error) }
@@ -252,7 +254,8 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
             do { try fileSystem.synchronizeDirectory(directory) } catch { throw SnapshotError(error) }
         }
         let reached = report.inForce?.lastIndex ?? 0
-        guard logFirstIndex <= reached + 1 else {
+        // `logFirstIndex <= reached + 1`, written so that an index read from disk cannot overflow.
+        guard logFirstIndex == 0 || logFirstIndex - 1 <= reached else {
             let newest = report.inForce.map { "the newest valid snapshot ends at index \($0.lastIndex)" }
                 ?? "there is no valid snapshot"
             throw .noUsableSnapshot(

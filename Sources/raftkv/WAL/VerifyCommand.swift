@@ -88,7 +88,7 @@ struct VerifyCommand: ParsableCommand {
         }
         // A log used without snapshots may be truncated freely; once snapshots are in use,
         // the newest valid one must reach the log, or opening the node would fail.
-        if sawSnapshot, let logFirstIndex, logFirstIndex > (newest?.lastIndex ?? 0) + 1 {
+        if sawSnapshot, let logFirstIndex, logFirstIndex > 0, logFirstIndex - 1 > (newest?.lastIndex ?? 0) {
             printError(
                 "wal verify: the log starts at index \(logFirstIndex) but the newest valid snapshot ends at "
                     + "\(newest.map { "index \($0.lastIndex)" } ?? "none (there is no valid snapshot)")")
