@@ -122,6 +122,26 @@ uint32_t crc32c_extend_software(uint32_t crc, const void *data, size_t length) {
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 
+// Runs three crc32 chains over three adjacent blocks of `block` bytes each, then folds the
+// second and third into the first with the shift table for that block length.
+__attribute__((target("sse4.2"), always_inline))
+static inline uint64_t three_streams(uint64_t crc0, const unsigned char **cursor, size_t block,
+                                     uint32_t table[4][256]) {
+    const unsigned char *p = *cursor;
+    const unsigned char *end = p + block;
+    uint64_t crc1 = 0, crc2 = 0;
+    do {
+        crc0 = _mm_crc32_u64(crc0, load64(p));
+        crc1 = _mm_crc32_u64(crc1, load64(p + block));
+        crc2 = _mm_crc32_u64(crc2, load64(p + 2 * block));
+        p += 8;
+    } while (p < end);
+    crc0 = shift(table, (uint32_t)crc0) ^ (uint32_t)crc1;
+    crc0 = shift(table, (uint32_t)crc0) ^ (uint32_t)crc2;
+    *cursor = p + 2 * block;
+    return crc0;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t hardware_register(uint32_t crc, const unsigned char *p, size_t len) {
     uint64_t crc0 = crc;
@@ -129,39 +149,9 @@ static uint32_t hardware_register(uint32_t crc, const unsigned char *p, size_t l
         crc0 = _mm_crc32_u8((uint32_t)crc0, *p++);
         len--;
     }
-    while (len >= 3 * LONG_BLOCK) {
-        uint64_t crc1 = 0, crc2 = 0;
-        const unsigned char *end = p + LONG_BLOCK;
-        do {
-            crc0 = _mm_crc32_u64(crc0, load64(p));
-            crc1 = _mm_crc32_u64(crc1, load64(p + LONG_BLOCK));
-            crc2 = _mm_crc32_u64(crc2, load64(p + 2 * LONG_BLOCK));
-            p += 8;
-        } while (p < end);
-        crc0 = shift(long_shift, (uint32_t)crc0) ^ (uint32_t)crc1;
-        crc0 = shift(long_shift, (uint32_t)crc0) ^ (uint32_t)crc2;
-        p += 2 * LONG_BLOCK;
-        len -= 3 * LONG_BLOCK;
-    }
-    while (len >= 3 * SHORT_BLOCK) {
-        uint64_t crc1 = 0, crc2 = 0;
-        const unsigned char *end = p + SHORT_BLOCK;
-        do {
-            crc0 = _mm_crc32_u64(crc0, load64(p));
-            crc1 = _mm_crc32_u64(crc1, load64(p + SHORT_BLOCK));
-            crc2 = _mm_crc32_u64(crc2, load64(p + 2 * SHORT_BLOCK));
-            p += 8;
-        } while (p < end);
-        crc0 = shift(short_shift, (uint32_t)crc0) ^ (uint32_t)crc1;
-        crc0 = shift(short_shift, (uint32_t)crc0) ^ (uint32_t)crc2;
-        p += 2 * SHORT_BLOCK;
-        len -= 3 * SHORT_BLOCK;
-    }
-    while (len >= 8) {
-        crc0 = _mm_crc32_u64(crc0, load64(p));
-        p += 8;
-        len -= 8;
-    }
+    for (; len >= 3 * LONG_BLOCK; len -= 3 * LONG_BLOCK) crc0 = three_streams(crc0, &p, LONG_BLOCK, long_shift);
+    for (; len >= 3 * SHORT_BLOCK; len -= 3 * SHORT_BLOCK) crc0 = three_streams(crc0, &p, SHORT_BLOCK, short_shift);
+    for (; len >= 8; len -= 8, p += 8) crc0 = _mm_crc32_u64(crc0, load64(p));
     while (len--) crc0 = _mm_crc32_u8((uint32_t)crc0, *p++);
     return (uint32_t)crc0;
 }

@@ -130,12 +130,12 @@ import WAL
         }
         let segment = directory + "/" + (try fileSystem.contentsOfDirectory(directory).first { $0.hasSuffix(".wal") }!)
         let contents = fileSystem.contents(of: segment)!
-        var markers: [Int64] = []
+        var markers: [RecordSummary] = []
         try WriteAheadLog.forEachRecord(directory: directory, fileSystem: fileSystem, options: options) { record in
-            if record.kind == .commit { markers.append(record.offset) }
+            if record.kind == .commit { markers.append(record) }
         }
         #expect(markers.count == 2)
-        let batchStart = Int(markers[0]) + 48
+        let batchStart = Int(markers[0].offset) + 32 + markers[0].size
         let hole = (batchStart / 512 + 1) * 512
         let file = try fileSystem.openFile(segment, mode: .readWrite)
         try [UInt8](repeating: 0, count: 512).withUnsafeBytes { try fileSystem.write(to: file, at: Int64(hole), from: $0) }
@@ -160,8 +160,8 @@ import WAL
         }
         let segment = directory + "/" + (try fileSystem.contentsOfDirectory(directory).first { $0.hasSuffix(".wal") }!)
         let size = fileSystem.contents(of: segment)!.count
-        // The commit marker is the last 48 bytes; damage its CRC field.
-        fileSystem.flipBit(path: segment, offset: size - 48, bit: 1)
+        // The commit marker is the last 56 bytes; damage its CRC field.
+        fileSystem.flipBit(path: segment, offset: size - 56, bit: 1)
         #expect(throws: WALError.self) {
             try WriteAheadLog.verify(directory: directory, fileSystem: fileSystem, options: options)
         }

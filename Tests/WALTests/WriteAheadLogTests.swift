@@ -114,9 +114,33 @@ import WAL
         fileSystem.releaseSyncs()
         await rest
         #expect(log.lastIndex == 100)
-        // One sync for the first batch, and one for all 99 that queued behind it.
-        #expect(fileSystem.syncCount - syncsBefore == 2)
+        // The first batch's sync; one batch written while it was held (the pipeline is two
+        // deep), holding whatever had arrived by then; and one for everything else.
+        #expect(fileSystem.syncCount - syncsBefore == 3)
         #expect(try allEntries(log) == entries(1...100))
+        await log.close()
+    }
+
+    @Test func bytesInFlightAreBounded() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 18)
+        var options = smallOptions(segmentSize: 1 << 20)
+        options.maxBytesInFlight = 10_000
+        let log = try open(fileSystem, options: options)
+        let order = OrderRecorder()
+        fileSystem.holdSyncs()
+        log.append([entry(1, size: 10)]) { _ in order.record(1) }
+        while fileSystem.heldSyncCount == 0 { await Task.yield() }
+        // 2 and 3 fit under the limit together; 4 would exceed it, so it waits for 2 and 3
+        // to become durable before it is even handed to the writer.
+        log.append([entry(2, size: 4000)]) { _ in order.record(2) }
+        log.append([entry(3, size: 4000)]) { _ in order.record(3) }
+        log.append([entry(4, size: 4000)]) { _ in order.record(4) }
+        let syncsBefore = fileSystem.syncCount
+        fileSystem.releaseSyncs()
+        while order.values.count < 4 { await Task.yield() }
+        #expect(order.values == [1, 2, 3, 4])
+        // The first batch's sync, then 2 and 3 together, then 4 alone.
+        #expect(fileSystem.syncCount - syncsBefore == 3)
         await log.close()
     }
 

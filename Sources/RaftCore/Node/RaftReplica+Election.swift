@@ -76,15 +76,35 @@ extension RaftReplica {
         let canVote = vote == message.from
             || (vote == nil && leader == nil)
             || (message.kind == .preVote && message.term > term)
+        // Every reply shares what we know to be committed (see `learnCommit`).
+        let commit = log.committed
+        let commitTerm = log.term(at: commit) ?? 0
         if canVote && log.isUpToDate(lastIndex: message.index, lastTerm: message.logTerm) {
-            send(Message(kind: responseKind, from: id, to: message.from, term: message.term))
+            send(Message(kind: responseKind, from: id, to: message.from, term: message.term, logTerm: commitTerm, commit: commit))
             if message.kind == .vote {
                 electionElapsed = 0
                 vote = message.from
             }
         } else {
-            send(Message(kind: responseKind, from: id, to: message.from, term: term, reject: true))
+            send(Message(
+                kind: responseKind, from: id, to: message.from, term: term,
+                logTerm: commitTerm, commit: commit, reject: true
+            ))
         }
+    }
+
+    /// Adopts a commit index from a vote reply: an entry that any node knows
+    /// to be committed stays committed, and when our log holds the same entry
+    /// (same index and term) it holds everything before it too. This matters
+    /// because configurations take effect on apply: a voter that restarted
+    /// with an old commit index may hold an old configuration that needs the
+    /// vote of a node that was removed or demoted, whose longer log makes it
+    /// refuse; learning the commit index from that refusal lets the voter
+    /// apply the new configuration and win without it.
+    mutating func learnCommit(from message: Message) {
+        guard message.commit > log.committed, message.commit <= log.lastIndex,
+              log.term(at: message.commit) == message.logTerm else { return }
+        log.commit(to: message.commit)
     }
 
     /// Resets volatile state for `newTerm`. The vote is erased only when the
@@ -100,6 +120,8 @@ extension RaftReplica {
         resetRandomizedElectionTimeout()
         transferTarget = nil
         transferElapsed = 0
+        stepDownIndex = nil
+        stepDownElapsed = 0
         tracker.resetVotes()
         tracker.resetProgress(nextIndex: log.lastIndex + 1)
         pendingConfIndex = 0

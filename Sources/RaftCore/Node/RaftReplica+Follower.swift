@@ -4,7 +4,7 @@ extension RaftReplica {
         if message.index < log.committed {
             // A late or duplicated append below our commit: everything up to
             // the commit index already matches, so say so.
-            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed))
+            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed, commit: log.committed))
             return
         }
         guard log.matchTerm(message.index, message.logTerm) else {
@@ -26,7 +26,7 @@ extension RaftReplica {
         }
         let lastNew = message.index + UInt64(message.entries.count)
         log.commit(to: min(message.commit, lastNew))
-        send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: lastNew))
+        send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: lastNew, commit: log.committed))
     }
 
     mutating func handleHeartbeat(_ message: Message) {
@@ -45,16 +45,16 @@ extension RaftReplica {
             return
         }
         if snapshot.index <= log.committed {
-            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed))
+            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed, commit: log.committed))
             return
         }
         if log.matchTerm(snapshot.index, snapshot.term) {
             log.commit(to: snapshot.index)
-            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed))
+            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.committed, commit: log.committed))
             return
         }
         log.restore(snapshot)
         tracker.switchTo(snapshot.configuration, nextIndex: log.lastIndex + 1)
-        send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.lastIndex))
+        send(Message(kind: .appendResponse, from: id, to: message.from, term: term, index: log.lastIndex, commit: log.committed))
     }
 }

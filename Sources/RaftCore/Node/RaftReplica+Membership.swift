@@ -5,6 +5,7 @@ extension RaftReplica {
     /// at most one change is pending at a time.
     public mutating func proposeConfChange(_ change: ConfChange) throws(RaftError) {
         guard role == .leader else { throw .notLeader(leader: leader) }
+        guard tracker.configuration.isVoter(id) else { throw .notVoter }
         guard transferTarget == nil else { throw .transferInProgress }
         guard log.term(at: log.committed) == term else { throw .leaderNotReady }
         guard log.applied >= pendingConfIndex else { throw .confChangePending }
@@ -26,10 +27,16 @@ extension RaftReplica {
         tracker.switchTo(configuration, nextIndex: log.lastIndex + 1)
         guard role == .leader else { return }
         if !configuration.isVoter(id) {
-            // Removed or demoted: the change is committed, so tell the others
-            // (they learn the commit index from these appends) and step down.
+            // Removed or demoted. The change is committed, but the remaining
+            // voters may not know it yet: they would keep the old
+            // configuration, which may need our vote, and our log may be too
+            // long for us to grant it. So keep leading (taking no proposals)
+            // until a quorum of the new configuration durably knows, then step
+            // down.
+            stepDownIndex = entry.index
+            stepDownElapsed = 0
             broadcastAppend()
-            becomeFollower(term: term, leader: nil)
+            stepDownIfNewQuorumKnows()
             return
         }
         if let target = transferTarget, !configuration.isVoter(target) {
@@ -43,5 +50,14 @@ extension RaftReplica {
                 sendAppend(to: member, allowEmpty: false)
             }
         }
+    }
+}
+
+extension RaftReplica {
+    /// Steps a removed leader down once a quorum of the configuration it
+    /// applied durably knows that the change is committed.
+    mutating func stepDownIfNewQuorumKnows() {
+        guard role == .leader, let index = stepDownIndex, tracker.quorumKnowsCommitted(index) else { return }
+        becomeFollower(term: term, leader: nil)
     }
 }

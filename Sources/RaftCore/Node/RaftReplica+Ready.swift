@@ -40,8 +40,13 @@ extension RaftReplica {
     /// messages were sent, and its committed entries were applied (so the
     /// configuration changes among them take effect).
     public mutating func advance(_ ready: Ready) {
+        let advertisedBefore = advertisedCommit
         if let state = ready.hardState {
             persistedHardState = state
+        }
+        if role == .leader && advertisedCommit > advertisedBefore {
+            // The commit index is durable now; let the followers apply.
+            broadcastAppend()
         }
         if let snapshot = ready.snapshot {
             log.unstable.stableSnapshot(index: snapshot.index)

@@ -1,4 +1,11 @@
 extension RaftReplica {
+    /// The commit index a leader tells others: only what it has made durable.
+    /// Configurations take effect on apply, so a leader that restarted with
+    /// a lower commit index than a learner or a removed node had been told
+    /// could be left with an old configuration that needs that node's vote,
+    /// which the node's longer log then denies: a permanent stall.
+    var advertisedCommit: UInt64 { min(log.committed, persistedHardState.commit) }
+
     /// Sends appends to every follower that is ready for them.
     mutating func broadcastAppend() {
         for member in tracker.progress.keys.sorted() where member != id {
@@ -22,7 +29,7 @@ extension RaftReplica {
         for entry in entries { bytes += entry.byteSize }
         send(Message(
             kind: .append, from: id, to: member, term: term,
-            logTerm: previousTerm, index: previousIndex, entries: entries, commit: log.committed
+            logTerm: previousTerm, index: previousIndex, entries: entries, commit: advertisedCommit
         ))
         progress.sentEntries(count: entries.count, bytes: bytes, lastIndex: entries.last?.index ?? previousIndex)
         tracker.progress[member] = progress
@@ -31,8 +38,9 @@ extension RaftReplica {
 
     /// Sends `member` an append without entries, checking `next - 1`, outside
     /// the in-flight window.
-    private mutating func sendEmptyAppend(to member: NodeID) {
-        guard var progress = tracker.progress[member] else { return }
+    mutating func sendEmptyAppend(to member: NodeID) {
+        // A follower receiving a snapshot hears from us when it finishes.
+        guard var progress = tracker.progress[member], progress.state != .snapshot else { return }
         guard let previousTerm = log.term(at: progress.next - 1) else {
             // That index was compacted; probing will lead to a snapshot.
             progress.becomeProbe()
@@ -42,7 +50,7 @@ extension RaftReplica {
         }
         send(Message(
             kind: .append, from: id, to: member, term: term,
-            logTerm: previousTerm, index: progress.next - 1, commit: min(progress.match, log.committed)
+            logTerm: previousTerm, index: progress.next - 1, commit: min(progress.match, advertisedCommit)
         ))
     }
 
@@ -65,7 +73,7 @@ extension RaftReplica {
         for (member, progress) in tracker.progress.sorted(by: { $0.key < $1.key }) where member != id {
             send(Message(
                 kind: .heartbeat, from: id, to: member, term: term,
-                commit: min(progress.match, log.committed), context: round
+                commit: min(progress.match, advertisedCommit), context: round
             ))
         }
     }
@@ -113,9 +121,11 @@ extension RaftReplica {
             drop()
             return
         }
+        progress.durableCommit = max(progress.durableCommit, min(message.commit, message.index))
         let wasPaused = progress.isPaused
         guard progress.acknowledge(through: message.index) else {
             tracker.progress[message.from] = progress
+            stepDownIfNewQuorumKnows()
             return
         }
         switch progress.state {
@@ -142,6 +152,7 @@ extension RaftReplica {
         if message.from == transferTarget, tracker.progress[message.from]?.match == log.lastIndex {
             sendTimeoutNow(to: message.from)
         }
+        stepDownIfNewQuorumKnows()
     }
 
     mutating func handleHeartbeatResponse(_ message: Message) {

@@ -18,6 +18,9 @@ extension RaftReplica {
         switch message.kind {
         case .vote, .preVote:
             handleVoteRequest(message)
+        case .voteResponse, .preVoteResponse:
+            learnCommit(from: message)
+            if role == .candidate || role == .preCandidate { stepCandidate(message) }
         default:
             switch role {
             case .leader: stepLeader(message)

@@ -29,6 +29,15 @@ extension RaftReplica {
                 return
             }
         }
+        if stepDownIndex != nil {
+            stepDownElapsed += 1
+            if stepDownElapsed >= 2 * options.electionTicks {
+                // The new configuration could not be told in time (e.g. it is
+                // partitioned from us); stop leading and let it elect.
+                becomeFollower(term: term, leader: nil)
+                return
+            }
+        }
         if transferTarget != nil {
             transferElapsed += 1
             if transferElapsed >= options.transferTimeoutTicks {
@@ -37,7 +46,14 @@ extension RaftReplica {
         }
         if heartbeatElapsed >= options.heartbeatTicks {
             heartbeatElapsed = 0
-            broadcastHeartbeat(round: readIndexQueue.newestPendingRound)
+            if stepDownIndex != nil {
+                // Heartbeat replies prove nothing durable; appends' do.
+                for member in tracker.progress.keys.sorted() where member != id {
+                    sendEmptyAppend(to: member)
+                }
+            } else {
+                broadcastHeartbeat(round: readIndexQueue.newestPendingRound)
+            }
         }
     }
 

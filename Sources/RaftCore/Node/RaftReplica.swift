@@ -30,12 +30,21 @@
 ///   unapplied change, so it accepts no new change until it has applied its
 ///   whole log as of the election.
 /// - A removed leader keeps leading until it applies its removal (the entry
-///   commits under the old configuration); then it steps down. While joint,
-///   its match index only counts in the halves it belongs to.
+///   commits under the old configuration). While joint, its match index only
+///   counts in the halves it belongs to.
 /// - A node whose promotion from learner is committed but not applied still
 ///   answers vote requests (its own view may be stale); votes are only ever
 ///   *counted* from voters of the candidate's configuration, so learners
 ///   never decide an election.
+/// - A voter that does not know a change is committed keeps the old
+///   configuration, which may need the vote of a node the change removed or
+///   demoted; that node may hold a longer (uncommitted) log and refuse it,
+///   forever. Three rules keep this from stalling the cluster: a leader only
+///   advertises a commit index it has persisted; a removed or demoted leader
+///   keeps leading, taking no proposals, until a quorum of the new
+///   configuration reports the change durably committed (or two election
+///   timeouts pass); and vote replies carry the voter's commit index, which a
+///   candidate holding the same entry adopts.
 public struct RaftReplica<Storage: LogStorage> {
     /// This node's id.
     public let id: NodeID
@@ -58,6 +67,12 @@ public struct RaftReplica<Storage: LogStorage> {
     /// The index of the last configuration change the leader may have
     /// appended; no new change until it is applied.
     var pendingConfIndex: UInt64 = 0
+    /// Set on a leader that applied a configuration without itself as a
+    /// voter: the index of that change. It keeps leading (taking no
+    /// proposals) until a quorum of the new configuration has durably learned
+    /// the change is committed, then steps down.
+    var stepDownIndex: UInt64?
+    var stepDownElapsed = 0
     var transferTarget: NodeID?
     var transferElapsed = 0
     var readIndexQueue = ReadIndexQueue()

@@ -11,6 +11,12 @@
 ///
 /// The split between the two message lists is the persistence contract: vote
 /// grants and append acknowledgements are only ever in ``messagesAfterPersist``.
+///
+/// Writes may be pipelined: the runtime may take the next `Ready` (and send
+/// its ``messages``) before the previous one is durable, as long as it makes
+/// them durable, and calls ``RaftReplica/advance(_:)``, in the order it took
+/// them. The leader counts its own entries, and a candidate its own vote, only
+/// once `advance` reports them durable.
 public struct Ready: Sendable, Hashable {
     /// The hard state to persist, when it changed.
     public var hardState: HardState?

@@ -7,6 +7,8 @@ struct Progress: Sendable {
     private(set) var state: ProgressState = .probe
     /// The snapshot index being sent, in ``ProgressState/snapshot``.
     private(set) var pendingSnapshot: UInt64 = 0
+    /// The highest commit index the follower reported durable.
+    var durableCommit: UInt64 = 0
     /// Whether the follower answered since the last check-quorum round.
     var recentActive = false
     /// In probe state: a probe is outstanding, so wait before sending another.

@@ -48,6 +48,12 @@ struct ProgressTracker: Sendable {
         JointQuorum.committedIndex(configuration) { progress[$0]?.match ?? 0 }
     }
 
+    /// Whether a quorum of voters has durably learned that `index` is
+    /// committed.
+    func quorumKnowsCommitted(_ index: UInt64) -> Bool {
+        JointQuorum.committedIndex(configuration) { progress[$0]?.durableCommit ?? 0 } >= index
+    }
+
     mutating func resetVotes() {
         votes = [:]
     }

@@ -21,8 +21,11 @@
 /// - entry: the caller's opaque bytes.
 /// - hard state: term (8), vote (8, 0 = none), commit (8).
 /// - commit marker: offset of the batch's first frame (8), number of frames in the batch
-///   before the marker (4), reserved zero (4). A batch is committed exactly when its marker
-///   is intact and matches; recovery drops only an uncommitted batch at the very end of the log.
+///   before the marker (4), reserved zero (4), and the *durable end* (8): where the file's
+///   durable data ended when the batch was written. A batch is written while the one before
+///   it may still be syncing, so a batch whose marker's durable end lies past another
+///   batch's start proves that other batch durable. A batch is committed exactly when its
+///   marker is intact and matches.
 enum RecordFrame {
     static let headerSize = 32
     static let alignment = 8
@@ -34,7 +37,7 @@ enum RecordFrame {
     }
 
     static let hardStatePayloadSize = 24
-    static let commitPayloadSize = 16
+    static let commitPayloadSize = 24
 
     /// The whole frame's size for a payload of `payloadCount` bytes.
     @inline(__always)

@@ -12,7 +12,7 @@ public final class LogReader<FS: FileSystem> {
     private var nextIndex: UInt64
     private let lastIndex: UInt64
     private var segmentPosition: Int
-    private var current: (reader: FrameReader<FS>, file: FS.FileHandle, path: String)?
+    private var current: (reader: FrameReader<FS>, file: FS.FileHandle)?
 
     init(fileSystem: FS, directory: String, options: WALOptions, view: DurableView, first: UInt64, last: UInt64) {
         self.fileSystem = fileSystem
@@ -48,12 +48,17 @@ public final class LogReader<FS: FileSystem> {
                 closeCurrent()
                 continue
             }
-            if current == nil { try open(segment) }
-            return try readEntry(in: segment)
+            let reader: FrameReader<FS>
+            if let current {
+                reader = current.reader
+            } else {
+                reader = try open(segment)
+            }
+            return try readEntry(in: segment, from: reader)
         }
     }
 
-    private func open(_ segment: SegmentInfo) throws(WALError) {
+    private func open(_ segment: SegmentInfo) throws(WALError) -> FrameReader<FS> {
         let path = directory + "/" + segment.name
         let file: FS.FileHandle
         do {
@@ -68,11 +73,12 @@ public final class LogReader<FS: FileSystem> {
             fileSystem: fileSystem, file: file, path: path, salt: segment.header.salt,
             maxPayload: options.maxPayloadSize, fileSize: segment.endOffset, startOffset: start,
             bufferSize: min(options.readBufferSize, 256 << 10))
-        current = (reader, file, path)
+        current = (reader, file)
+        return reader
     }
 
-    private func readEntry(in segment: SegmentInfo) throws(WALError) -> LogEntry {
-        guard let (reader, _, path) = current else { preconditionFailure("no open segment") }
+    private func readEntry(in segment: SegmentInfo, from reader: FrameReader<FS>) throws(WALError) -> LogEntry {
+        let path = reader.path
         while true {
             let step: FrameReader<FS>.Step
             do { step = try reader.next() } catch { throw WALError(error) }

@@ -1,14 +1,16 @@
 /// Recovers one segment file: verifies its header and every frame, and finds where its
 /// committed batches end.
 ///
-/// The torn-tail rule: a batch counts only once its commit marker is intact and matches it,
-/// and batches are synced one at a time, so only the last batch of the last segment can be
-/// the one whose fdatasync never completed. Damage is forgiven there, and only where a torn
-/// write explains it: the damaged frame runs past the end of the file, or one of its sectors
-/// reads as zeros in the part this batch wrote (the disk may persist a write's sectors in
-/// any order, so a hole can sit before sectors that made it, even before the batch's own
-/// marker). Damage in an earlier batch, damage followed by a later batch's intact marker, and
-/// damage with every sector present (a flipped bit) are corruption.
+/// The torn-tail rule: a batch counts only once its commit marker is intact and matches it.
+/// Damage is forgiven only in the last segment (segments are sealed only once all their
+/// batches are durable), only if no later intact marker records the damaged batch as durable
+/// (each marker carries the durable end the writer knew of; a batch may be written while the
+/// one before it is still syncing), and only where a torn write explains it: the damaged
+/// frame runs past the end of the file, or one of its sectors reads as zeros in the part
+/// this batch wrote (the disk may persist a write's sectors in any order, so a hole can sit
+/// before sectors that made it, even before the batch's own marker). Everything from the
+/// damaged batch on is then dropped: none of it was acknowledged. Any other damage is
+/// corruption.
 ///
 /// One ambiguity remains and is resolved toward availability: a flipped bit in the last batch
 /// of a log whose damaged frame also holds a 512-byte sector of legitimate zeros is taken for
@@ -29,25 +31,16 @@ struct SegmentScanner<FS: FileSystem> {
         -> Result
     {
         let path = directory + "/" + name
-        let file: FS.FileHandle
-        do { file = try fileSystem.openFile(path, mode: .readOnly) } catch { throw WALError(error) }
+        let file = try performIO { () throws(FileSystemError) in try fileSystem.openFile(path, mode: .readOnly) }
         defer { fileSystem.closeFile(file) }
-        do {
-            return try scan(file: file, path: path, name: name, expected: expected, isLast: isLast)
-        } catch let error as FileSystemError {
-            throw WALError(error)
-        } catch let error as WALError {
-            throw error
-        } catch {
-            preconditionFailure("unexpected error \(error)")
-        }
+        return try scan(file: file, path: path, name: name, expected: expected, isLast: isLast)
     }
 
     private func scan(
         file: FS.FileHandle, path: String, name: String,
         expected: (sequence: UInt64, firstIndex: UInt64), isLast: Bool
-    ) throws -> Result {
-        let fileSize = try fileSystem.size(of: file)
+    ) throws(WALError) -> Result {
+        let fileSize = try performIO { () throws(FileSystemError) in try fileSystem.size(of: file) }
         let header = try readHeader(file: file, path: path, fileSize: fileSize)
         guard header.sequence == expected.sequence, header.firstIndex == expected.firstIndex else {
             throw WALError.corruption(
@@ -71,7 +64,7 @@ struct SegmentScanner<FS: FileSystem> {
 
         let damage: (offset: Int64, reason: String, end: Int64)
         scanning: while true {
-            switch try reader.next() {
+            switch try performIO({ () throws(FileSystemError) in try reader.next() }) {
             case .frame(let frame, let offset, let payload):
                 switch frame.type {
                 case .entry:
@@ -89,7 +82,10 @@ struct SegmentScanner<FS: FileSystem> {
                 case .commit:
                     let start = payload.baseAddress!.loadLittleEndian(at: 0, as: Int64.self)
                     let count = payload.baseAddress!.loadLittleEndian(at: 8, as: UInt32.self)
-                    guard start == info.endOffset, count == batchFrames, frame.index == nextIndex - 1 else {
+                    let durableEnd = payload.baseAddress!.loadLittleEndian(at: 16, as: Int64.self)
+                    guard start == info.endOffset, count == batchFrames, frame.index == nextIndex - 1,
+                        (Int64(SegmentHeader.size)...start).contains(durableEnd)
+                    else {
                         throw WALError.corruption(
                             file: path, offset: offset,
                             reason: "commit marker for \(count) frames at \(start) does not match the batch of \(batchFrames) frames at \(info.endOffset)")
@@ -122,12 +118,12 @@ struct SegmentScanner<FS: FileSystem> {
         }
         let batchStart = info.endOffset
         let markers = try intactMarkers(in: file, from: batchStart, fileSize: fileSize, salt: header.salt)
-        if let later = markers.first(where: { $0.batchStart > batchStart }) {
+        if let witness = markers.first(where: { $0.durableEnd > batchStart }) {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
-                reason: "\(damage.reason), followed by a later committed batch at byte \(later.offset)")
+                reason: "\(damage.reason), in a batch that the batch at byte \(witness.offset) saw durable")
         }
-        if let own = markers.first, damage.end > own.offset {
+        if let own = markers.first(where: { $0.batchStart == batchStart }), damage.end > own.offset {
             throw WALError.corruption(
                 file: path, offset: damage.offset,
                 reason: "\(damage.reason); the frame's length runs into its batch's intact commit marker")
@@ -143,11 +139,13 @@ struct SegmentScanner<FS: FileSystem> {
         return Result(info: info, hardState: hardState, fileSize: fileSize, tornTail: torn)
     }
 
-    private func readHeader(file: FS.FileHandle, path: String, fileSize: Int64) throws -> SegmentHeader {
+    private func readHeader(file: FS.FileHandle, path: String, fileSize: Int64) throws(WALError) -> SegmentHeader {
         guard fileSize >= Int64(SegmentHeader.size) else {
             throw WALError.corruption(file: path, offset: 0, reason: "file is shorter than a segment header")
         }
-        let bytes = try fileSystem.read(count: SegmentHeader.size, from: file, at: 0)
+        let bytes = try performIO { () throws(FileSystemError) in
+            try fileSystem.read(count: SegmentHeader.size, from: file, at: 0)
+        }
         switch bytes.withUnsafeBytes({ SegmentHeader.decode($0) }) {
         case .success(let header):
             return header
@@ -165,7 +163,7 @@ struct SegmentScanner<FS: FileSystem> {
     /// hole of zeros or lies beyond the end of the file.
     private func tearExplains(
         file: FS.FileHandle, from start: Int64, to end: Int64, batchStart: Int64, fileSize: Int64
-    ) throws -> Bool {
+    ) throws(WALError) -> Bool {
         if end > fileSize { return true }
         let sector = Int64(512)
         var sectorStart = start / sector * sector
@@ -173,7 +171,9 @@ struct SegmentScanner<FS: FileSystem> {
             let from = max(sectorStart, batchStart)
             let to = min(sectorStart + sector, fileSize)
             if from < to {
-                let bytes = try fileSystem.read(count: Int(to - from), from: file, at: from)
+                let bytes = try performIO { () throws(FileSystemError) in
+                    try fileSystem.read(count: Int(to - from), from: file, at: from)
+                }
                 if bytes.allSatisfy({ $0 == 0 }) { return true }
             }
             sectorStart += sector
@@ -183,35 +183,37 @@ struct SegmentScanner<FS: FileSystem> {
 
     /// Finds every intact commit marker of a batch starting at or after `start`, at any
     /// 8-byte-aligned offset (the salt keeps stale bytes from passing), in file order.
-    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32) throws
-        -> [(offset: Int64, batchStart: Int64)]
+    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32)
+        throws(WALError) -> [(offset: Int64, batchStart: Int64, durableEnd: Int64)]
     {
-        var markers: [(offset: Int64, batchStart: Int64)] = []
+        var markers: [(offset: Int64, batchStart: Int64, durableEnd: Int64)] = []
         let frameSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
         let chunk = max(options.readBufferSize, 4 * frameSize)
-        var buffer = [UInt8](repeating: 0, count: chunk)
         var chunkStart = start
         while chunkStart + Int64(frameSize) <= fileSize {
             let count = min(chunk, Int(fileSize - chunkStart))
-            try buffer.withUnsafeMutableBytes { raw throws in
-                let target = UnsafeMutableRawBufferPointer(rebasing: raw[0..<count])
-                try fileSystem.readExactly(from: file, at: chunkStart, into: target, path: "")
+            let bytes = try performIO { () throws(FileSystemError) in
+                try fileSystem.read(count: count, from: file, at: chunkStart)
+            }
+            bytes.withUnsafeBytes { raw in
                 var position = 0
-                while position + frameSize <= count {
+                while position + frameSize <= raw.count {
                     let base = UnsafeRawPointer(raw.baseAddress! + position)
                     if case .header(let header) = RecordFrame.readHeader(at: base, maxPayload: frameSize),
                         header.type == .commit,
                         RecordFrame.checksumMatches(header, frame: base, salt: salt)
                     {
                         let batchStart = base.loadLittleEndian(at: RecordFrame.headerSize, as: Int64.self)
+                        let durableEnd = base.loadLittleEndian(at: RecordFrame.headerSize + 16, as: Int64.self)
                         let offset = chunkStart + Int64(position)
                         if batchStart >= start && markers.last.map({ $0.offset < offset }) ?? true {
-                            markers.append((offset, batchStart))
+                            markers.append((offset, batchStart, durableEnd))
                         }
                     }
                     position += RecordFrame.alignment
                 }
             }
+            guard bytes.count == count else { break }
             // Overlap chunks by one frame so a marker straddling the boundary is seen.
             chunkStart += Int64(count - frameSize + RecordFrame.alignment)
         }

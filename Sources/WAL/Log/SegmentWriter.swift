@@ -73,8 +73,49 @@ final class SegmentWriter<FS: FileSystem> {
         case payload(Int)
     }
 
-    /// Writes the requests as one batch with one vectored write and one fdatasync.
-    func write(_ requests: [AppendRequest]) throws(WALError) {
+    /// A batch that is written but not yet known to be durable.
+    struct WrittenBatch {
+        var requests: [AppendRequest]
+        /// The file the batch went to, for the fdatasync that makes it durable.
+        var file: FS.FileHandle
+        /// The offset just past the batch.
+        var end: Int64
+        /// What readers may see once the batch is durable.
+        var view: DurableView
+    }
+
+    /// The size the requests take on disk as one batch.
+    func batchSize(_ requests: [AppendRequest]) -> Int {
+        var total = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+        for request in requests {
+            if request.hardState != nil { total += RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize) }
+            for entry in request.entries { total += RecordFrame.frameSize(payloadCount: entry.payload.count) }
+        }
+        return total
+    }
+
+    /// Whether a batch of `size` bytes should start a new segment first.
+    func needsNewSegment(for size: Int) -> Bool {
+        let current = segments[segments.count - 1]
+        return writeOffset + Int64(size) > Int64(options.segmentSize) && current.lastIndex >= current.firstIndex
+    }
+
+    /// Seals the active segment and starts the next. Call only when every written batch is
+    /// durable: a batch in the sealed segment must never be the torn one.
+    func startNextSegment() throws(WALError) {
+        try startSegment(firstIndex: lastIndex + 1, isTruncation: false)
+    }
+
+    /// The end of the active segment's data; durable whenever no written batch is pending.
+    var endOffset: Int64 { writeOffset }
+
+    /// The active segment's file, for the fdatasync of its written batches.
+    var activeFile: FS.FileHandle { active }
+
+    /// Writes the requests as one batch with one vectored write, without syncing it.
+    /// `durableEnd` is where the active segment's durable data ends; the batch's commit
+    /// marker records it, so recovery knows which earlier batch this one saw durable.
+    func write(_ requests: [AppendRequest], durableEnd: Int64) throws(WALError) -> WrittenBatch {
         let markerSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
         let hardStateSize = RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
         var total = markerSize
@@ -100,10 +141,6 @@ final class SegmentWriter<FS: FileSystem> {
             total += hardStateSize
             encodedBytes += hardStateSize
         }
-        let current = segments[segments.count - 1]
-        if writeOffset + Int64(total) > Int64(options.segmentSize) && current.lastIndex >= current.firstIndex {
-            try startSegment(firstIndex: lastIndex + 1, isTruncation: false)
-        }
         reserve(encodedBytes)
 
         var segment = segments[segments.count - 1]
@@ -117,7 +154,7 @@ final class SegmentWriter<FS: FileSystem> {
         var largePayloads: [[UInt8]] = []
         var frames: UInt32 = 0
         if let state = newHardState {
-            position += encodeHardState(state, salt: salt, into: base)
+            position += Self.encodeHardState(state, salt: salt, into: base)
             frameOffset += Int64(hardStateSize)
             frames += 1
         }
@@ -152,7 +189,9 @@ final class SegmentWriter<FS: FileSystem> {
                 frames += 1
             }
         }
-        position += encodeCommit(batchStart: batchStart, frames: frames, lastIndex: index, salt: salt, into: base + position)
+        position += Self.encodeCommit(
+            batchStart: batchStart, frames: frames, lastIndex: index, durableEnd: durableEnd, salt: salt,
+            into: base + position)
         pieces.append(.encoded(pieceStart..<position))
         assert(position == encodedBytes && frameOffset + Int64(markerSize) == batchStart + Int64(total))
 
@@ -167,7 +206,6 @@ final class SegmentWriter<FS: FileSystem> {
             }
             do throws(FileSystemError) {
                 try fileSystem.write(to: active, at: batchStart, from: buffers)
-                try fileSystem.synchronize(active)
                 return .success(())
             } catch {
                 return .failure(error)
@@ -182,6 +220,14 @@ final class SegmentWriter<FS: FileSystem> {
         segment.endOffset = writeOffset
         segments[segments.count - 1] = segment
         if let state = newHardState { hardState = state }
+        return WrittenBatch(requests: requests, file: active, end: writeOffset, view: view)
+    }
+
+    /// What readers may see once everything written so far is durable.
+    var view: DurableView {
+        DurableView(
+            firstIndex: firstIndex, lastIndex: lastIndex, hardState: hardState, segments: segments,
+            statistics: statistics)
     }
 
     private func isZeroCopy(_ entry: LogEntry, after count: Int) -> Bool {
@@ -210,7 +256,7 @@ final class SegmentWriter<FS: FileSystem> {
         buffer = .allocate(byteCount: max(count, buffer.count * 2), alignment: 16)
     }
 
-    private func encodeHardState(_ state: HardState, salt: UInt32, into base: UnsafeMutableRawPointer) -> Int {
+    private static func encodeHardState(_ state: HardState, salt: UInt32, into base: UnsafeMutableRawPointer) -> Int {
         withUnsafeTemporaryAllocation(byteCount: RecordFrame.hardStatePayloadSize, alignment: 8) { payload in
             state.encode(into: payload.baseAddress!)
             return RecordFrame.encode(
@@ -218,13 +264,15 @@ final class SegmentWriter<FS: FileSystem> {
         }
     }
 
-    private func encodeCommit(
-        batchStart: Int64, frames: UInt32, lastIndex: UInt64, salt: UInt32, into base: UnsafeMutableRawPointer
+    private static func encodeCommit(
+        batchStart: Int64, frames: UInt32, lastIndex: UInt64, durableEnd: Int64, salt: UInt32,
+        into base: UnsafeMutableRawPointer
     ) -> Int {
         withUnsafeTemporaryAllocation(byteCount: RecordFrame.commitPayloadSize, alignment: 8) { payload in
             payload.baseAddress!.storeLittleEndian(batchStart, at: 0)
             payload.baseAddress!.storeLittleEndian(frames, at: 8)
             payload.baseAddress!.storeLittleEndian(UInt32(0), at: 12)
+            payload.baseAddress!.storeLittleEndian(durableEnd, at: 16)
             return RecordFrame.encode(
                 type: .commit, index: lastIndex, term: 0, payload: UnsafeRawBufferPointer(payload), salt: salt,
                 into: base)
@@ -261,26 +309,16 @@ final class SegmentWriter<FS: FileSystem> {
         let name = SegmentName.make(sequence: sequence, firstIndex: firstIndex)
         var bytes = header.encoded
         if let hardState {
-            let hardStateSize = RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
-            let commitSize = RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
-            bytes += [UInt8](repeating: 0, count: hardStateSize + commitSize)
+            bytes += [UInt8](
+                repeating: 0,
+                count: RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
+                    + RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize))
             bytes.withUnsafeMutableBytes { raw in
                 let base = raw.baseAddress! + SegmentHeader.size
-                var payload = [UInt8](repeating: 0, count: RecordFrame.hardStatePayloadSize)
-                payload.withUnsafeMutableBytes { hardState.encode(into: $0.baseAddress!) }
-                _ = payload.withUnsafeBytes {
-                    RecordFrame.encode(type: .hardState, index: 0, term: 0, payload: $0, salt: header.salt, into: base)
-                }
-                var marker = [UInt8](repeating: 0, count: RecordFrame.commitPayloadSize)
-                marker.withUnsafeMutableBytes {
-                    $0.baseAddress!.storeLittleEndian(Int64(SegmentHeader.size), at: 0)
-                    $0.baseAddress!.storeLittleEndian(UInt32(1), at: 8)
-                }
-                _ = marker.withUnsafeBytes {
-                    RecordFrame.encode(
-                        type: .commit, index: firstIndex - 1, term: 0, payload: $0, salt: header.salt,
-                        into: base + hardStateSize)
-                }
+                let size = encodeHardState(hardState, salt: header.salt, into: base)
+                _ = encodeCommit(
+                    batchStart: Int64(SegmentHeader.size), frames: 1, lastIndex: firstIndex - 1,
+                    durableEnd: Int64(SegmentHeader.size), salt: header.salt, into: base + size)
             }
         }
         let temporary = directory + "/" + name + SegmentName.temporarySuffix

@@ -51,3 +51,9 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
         self = error.code == .noSpace ? .diskFull(error) : .ioFailure(error)
     }
 }
+
+/// Runs a file-system call, reporting its failure as the WAL's error.
+@inline(__always)
+func performIO<T>(_ body: () throws(FileSystemError) -> T) throws(WALError) -> T {
+    do { return try body() } catch { throw WALError(error) }
+}

@@ -9,7 +9,7 @@ public struct WALOptions: Sendable {
     /// reads need, whatever the log's length. Never lower it below the size of records
     /// already written: recovery treats a longer record as damage.
     public var maxPayloadSize: Int = 16 << 20
-    /// At most this many encoded bytes go into one write and one fdatasync.
+    /// At most this many bytes of appends go into one batch (one vectored write).
     public var maxBatchBytes: Int = 8 << 20
     /// Appends beyond this many queued bytes wait for earlier batches to become durable, so
     /// memory cannot grow without bound however fast callers produce.

@@ -1,7 +1,9 @@
 /// Counters of the work a log has done since it was opened.
 public struct WALStatistics: Sendable, Hashable {
-    /// Batches written, each with one write and one fdatasync.
+    /// Batches written, each with one vectored write.
     public var batches: UInt64 = 0
+    /// `fdatasync` calls; one can make several pipelined batches durable.
+    public var syncs: UInt64 = 0
     /// Entries made durable.
     public var entries: UInt64 = 0
     /// Bytes written to segment files, framing included.

@@ -4,16 +4,18 @@ import Logging
 ///
 /// Every record is framed with its length, type, index and term under a CRC32C seeded with a
 /// per-file salt; every batch ends in a commit marker. Appends from many callers are
-/// coalesced by one writer thread into one write and one `fdatasync`, and complete in index
-/// order once durable. The hard state (term, vote, commit) travels in the same batch as the
+/// coalesced by a writer thread into one vectored write per batch, and a sync thread makes
+/// them durable with one `fdatasync`, writing the next batch while the previous one syncs.
+/// Callers complete in index order once their batch is durable. The hard state (term, vote, commit) travels in the same batch as the
 /// entries it is saved with. See `SegmentHeader`, `RecordFrame` and `LogMetadata` for the
 /// byte layout of every file.
 ///
 /// Failure is closed: after any write or sync error, every pending and later call fails with
 /// `WALError.failed(cause:)`. The remedy is to reopen the log, which recovers from disk.
 ///
-/// Call `close()` when done; dropping the last reference also stops the writer once the
-/// queue is drained.
+/// Call `close()` when done: it returns once everything queued is durable and the directory
+/// lock is released. Dropping the last reference also drains the queue and stops the
+/// threads, but releases the lock only some time later.
 public final class WriteAheadLog<FS: FileSystem>: Sendable {
     /// The directory holding the segment files.
     public let directory: String
@@ -143,7 +145,9 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
 
     /// Appends entries and calls `completion` once they are durable, or with the error.
     /// For callers that are not async; completions run on the writer thread, in index order,
-    /// and must return quickly.
+    /// and must return quickly. Appends beyond `WALOptions.maxBytesInFlight` are held back
+    /// until earlier batches are durable, but they are still accepted: a caller that does not
+    /// wait for its completions must bound its own outstanding appends.
     public func append(
         _ entries: [LogEntry], hardState: HardState? = nil,
         completion: @escaping @Sendable (WALError?) -> Void

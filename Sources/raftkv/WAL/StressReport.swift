@@ -49,11 +49,9 @@ struct StressReport {
     }
 
     var json: String {
-        let body = fields.map { key, value in
-            let encoded = value is String ? "\"\(value)\"" : "\(value)"
-            return "\"\(key)\":\(encoded)"
-        }
-        return "{" + body.joined(separator: ",") + "}"
+        let object = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     var table: String {

@@ -68,31 +68,58 @@ struct TestCluster {
 
     var leaders: [NodeID] { ids.filter { replicas[$0]!.role == .leader } }
 
+    /// With asynchronous storage, `process` only collects each `Ready` and
+    /// sends its immediate messages; the write completes later, in
+    /// `completeWrite`, in order, as a runtime with a background WAL would.
+    var asynchronousStorage = false
+    /// Readys handed out and not yet durable, oldest first, per node.
+    var pendingWrites: [NodeID: [Ready]] = [:]
+
     /// Runs the ready/persist/apply/advance loop of one node until it is idle.
     mutating func process(_ id: NodeID) {
         var rounds = 0
         while replicas[id]!.hasReady && rounds < 100 {
             rounds += 1
-            var replica = replicas[id]!
-            let ready = replica.ready()
+            let ready = replicas[id]!.ready()
             readyLog[id, default: []].append(ready)
-            replica.updateStorage { storage in
-                if let snapshot = ready.snapshot { storage.install(snapshot) }
-                storage.append(ready.entries)
-                if let state = ready.hardState { storage.hardState = state }
+            if asynchronousStorage {
+                network.append(contentsOf: ready.messages)
+                pendingWrites[id, default: []].append(ready)
+            } else {
+                persist(ready, on: id, sendingImmediateMessages: true)
             }
-            checkContract(ready, persistedBy: replica)
-            network.append(contentsOf: ready.messages)
-            network.append(contentsOf: ready.messagesAfterPersist)
-            if let snapshot = ready.snapshot {
-                applied[id] = snapshotContents[snapshot.index] ?? []
-                appliedGeneration[id, default: 0] += 1
-            }
-            applied[id, default: []].append(contentsOf: ready.committedEntries)
-            readStates[id, default: []].append(contentsOf: ready.readStates)
-            replica.advance(ready)
-            replicas[id] = replica
         }
+    }
+
+    /// Completes the oldest pending write of `id`, then lets it act.
+    mutating func completeWrite(_ id: NodeID) {
+        guard var pending = pendingWrites[id], !pending.isEmpty else { return }
+        let ready = pending.removeFirst()
+        pendingWrites[id] = pending
+        persist(ready, on: id, sendingImmediateMessages: false)
+        process(id)
+    }
+
+    /// Makes `ready` durable on `id`, sends what may now go, applies and
+    /// advances.
+    private mutating func persist(_ ready: Ready, on id: NodeID, sendingImmediateMessages: Bool) {
+        var replica = replicas[id]!
+        replica.updateStorage { storage in
+            if let snapshot = ready.snapshot { storage.install(snapshot) }
+            storage.append(ready.entries)
+            if let state = ready.hardState { storage.hardState = state }
+        }
+        checkContract(ready, persistedBy: replica)
+        if sendingImmediateMessages { network.append(contentsOf: ready.messages) }
+        network.append(contentsOf: ready.messagesAfterPersist)
+        if let snapshot = ready.snapshot {
+            applied[id] = snapshotContents[snapshot.index] ?? []
+            appliedGeneration[id, default: 0] += 1
+        }
+        applied[id, default: []].append(contentsOf: ready.committedEntries)
+        readStates[id, default: []].append(contentsOf: ready.readStates)
+        replica.advance(ready)
+        replicas[id] = replica
     }
 
     /// Checks clause 1 of the persistence contract on a `Ready` whose state
@@ -220,6 +247,7 @@ struct TestCluster {
         )
         applied[id] = snapshotContents[storage.snapshot.index] ?? []
         appliedGeneration[id, default: 0] += 1
+        pendingWrites[id] = []
         let lost = network.filter { $0.to == id || $0.from == id }
         network.removeAll { $0.to == id || $0.from == id }
         for message in lost where message.from != id { lose(message) }
