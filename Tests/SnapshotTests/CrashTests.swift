@@ -8,7 +8,7 @@ import WAL
 /// force, never neither and never a damaged one, its bytes are exactly what was written, and
 /// the log still reaches it.
 @Suite struct CrashTests {
-    static let seedsPerStep: UInt64 = 3
+    static let seedsPerStep: UInt64 = 8
 
     private static let snapshotDirectory = "/node/snapshots"
     private static let logDirectory = "/node/wal"
