@@ -152,6 +152,24 @@ import WAL
         await fixture.expectDamage(in: .header, "four bytes appended")
     }
 
+    @Test func aNewerFormatVersionIsReportedAsSuchAndStopsRecovery() async throws {
+        let fixture = try await Fixture.make()
+        var header = Array(fixture.fileSystem.contents(of: fixture.path)!.prefix(59))
+        header[8] = 2
+        let crc = CRC32C.checksum(Array(header.prefix(55)))
+        header.replaceSubrange(55..<59, with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        let file = try fixture.fileSystem.openFile(fixture.path, mode: .readWrite)
+        try header.withUnsafeBytes { try fixture.fileSystem.write(to: file, at: 0, from: $0) }
+        fixture.fileSystem.closeFile(file)
+        #expect(throws: SnapshotError.unsupportedVersion(file: fixture.path, version: 2)) {
+            try SnapshotVerifier.verify(path: fixture.path, fileSystem: fixture.fileSystem)
+        }
+        // Not damage: a newer build wrote it, so recovery neither skips nor sets it aside.
+        #expect(throws: SnapshotError.unsupportedVersion(file: fixture.path, version: 2)) {
+            try SnapshotStore(directory: "/snap", fileSystem: fixture.fileSystem, logFirstIndex: 1, options: testOptions())
+        }
+    }
+
     @Test func aSwappedPairOfBlocksIsCorruption() async throws {
         // Two compressed blocks of equal stored length, exchanged: each is intact on its own,
         // but its CRC is bound to its position.

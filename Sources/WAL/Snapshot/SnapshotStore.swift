@@ -30,7 +30,8 @@ public struct SnapshotRecoveryReport: Sendable, Hashable {
 /// only if the log still reaches it (`logFirstIndex <= lastIndex + 1`), and the damaged
 /// newer files are renamed aside and reported. Otherwise opening fails with
 /// `SnapshotError.noUsableSnapshot`: the node must never start from a state older than
-/// what it acknowledged.
+/// what it acknowledged. A snapshot written by a newer format version is not damage: it
+/// stops the open with `SnapshotError.unsupportedVersion`.
 ///
 /// Use one store per directory, and one write or receive at a time per snapshot identity.
 public final class SnapshotStore<FS: FileSystem>: Sendable {
