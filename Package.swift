@@ -30,6 +30,7 @@ let package = Package(
             name: "WAL",
             dependencies: [
                 "CCRC32C",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -56,6 +57,14 @@ let package = Package(
                 "raftkv",
                 "RaftSimulation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SnapshotTests",
+            dependencies: [
+                "WAL",
+                "RaftSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

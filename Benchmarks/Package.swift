@@ -31,6 +31,18 @@ let package = Package(
             path: "Benchmarks/RaftCoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "SnapshotBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "WAL", package: root),
+                "CZlibBenchmark",
+            ],
+            path: "Benchmarks/SnapshotBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The single-stream zlib baseline calls compress2/uncompress directly.
+        .systemLibrary(name: "CZlibBenchmark", path: "Sources/CZlibBenchmark", pkgConfig: "zlib"),
     ],
     swiftLanguageModes: [.v6]
 )

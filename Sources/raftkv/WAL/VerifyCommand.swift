@@ -4,17 +4,24 @@ import WAL
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every segment and record of a log without changing anything.",
+        abstract: "Check every segment and record of a log, and every snapshot, without changing anything.",
         discussion: """
-            Exits 0 with a summary when the log is intact (a torn, uncommitted tail left by a \
-            crash is reported but is not an error: opening the log drops it). Exits 1 naming \
-            the file and byte offset of any corruption.
+            Exits 0 with a summary when the log and the snapshots are intact (a torn, \
+            uncommitted tail left by a crash is reported but is not an error: opening the log \
+            drops it). Exits 1 naming the file and byte offset of any corruption in the log, \
+            the file and block of any corrupt snapshot, or a log that starts after the newest \
+            valid snapshot ends.
             """)
 
     @Argument(help: "The log directory.")
     var directory: String
 
+    @Option(help: "The snapshot directory (default: DIRECTORY/snapshots). Snapshot files in DIRECTORY itself are checked too.")
+    var snapshots: String?
+
     func run() throws {
+        var failed = false
+        var logFirstIndex: UInt64?
         do {
             let clock = ContinuousClock()
             let started = clock.now
@@ -36,10 +43,57 @@ struct VerifyCommand: ParsableCommand {
             } else {
                 print("torn tail:   none")
             }
-            print("ok")
+            logFirstIndex = report.firstIndex
         } catch {
             printError("wal verify: \(error)")
-            throw ExitCode(1)
+            failed = true
         }
+        if !verifySnapshots(logFirstIndex: logFirstIndex) { failed = true }
+        if failed { throw ExitCode(1) }
+        print("ok")
+    }
+
+    /// Checks every snapshot file, block by block. Returns false if any is corrupt, or if
+    /// there are snapshots and the newest valid one does not reach the log's first index.
+    private func verifySnapshots(logFirstIndex: UInt64?) -> Bool {
+        var intact = true
+        var newest: SnapshotDescriptor?
+        var sawSnapshot = false
+        let other = snapshots ?? directory + "/snapshots"
+        for folder in other == directory ? [directory] : [directory, other] {
+            let results: [(file: String, result: Result<SnapshotDescriptor, SnapshotError>)]
+            do {
+                results = try SnapshotStore.verifyAll(directory: folder, fileSystem: PosixFileSystem())
+            } catch {
+                if case .ioFailure(let failure) = error, failure.code == .notFound { continue }
+                printError("wal verify: snapshots in \(folder): \(error)")
+                intact = false
+                continue
+            }
+            for (file, result) in results {
+                sawSnapshot = true
+                switch result {
+                case .success(let snapshot):
+                    print(
+                        "snapshot:    \(file): index \(snapshot.lastIndex), term \(snapshot.term), "
+                            + "\(snapshot.fileSize) bytes (\(snapshot.uncompressedSize) uncompressed)")
+                    if newest.map({ (snapshot.lastIndex, snapshot.term) > ($0.lastIndex, $0.term) }) ?? true {
+                        newest = snapshot
+                    }
+                case .failure(let error):
+                    printError("wal verify: corrupt snapshot: \(error)")
+                    intact = false
+                }
+            }
+        }
+        // A log used without snapshots may be truncated freely; once snapshots are in use,
+        // the newest valid one must reach the log, or opening the node would fail.
+        if sawSnapshot, let logFirstIndex, logFirstIndex > 0, logFirstIndex - 1 > (newest?.lastIndex ?? 0) {
+            printError(
+                "wal verify: the log starts at index \(logFirstIndex) but the newest valid snapshot ends at "
+                    + "\(newest.map { "index \($0.lastIndex)" } ?? "none (there is no valid snapshot)")")
+            intact = false
+        }
+        return intact
     }
 }

@@ -1,0 +1,139 @@
+import DequeModule
+
+/// Streams a snapshot's bytes into a temporary file, compressing blocks on all cores.
+///
+/// Bytes are cut into blocks of `SnapshotOptions.blockSize`; each full block is compressed
+/// by its own task while the caller keeps writing, and compressed blocks are written to the
+/// file strictly in order. At most `maxBlocksInFlight` blocks are being compressed at once:
+/// when that many are pending, `write` waits for the oldest and writes it out, so memory
+/// stays bounded however large the snapshot is. A dedicated thread syncs the file every
+/// `syncInterval` bytes, so the disk flushes while the cores compress.
+///
+/// The store creates writers (`SnapshotStore.write`) and owns their files: a writer's file
+/// becomes a snapshot only when the store has synced and renamed it.
+public final class SnapshotWriter<FS: FileSystem> {
+    private let fileSystem: FS
+    private let file: FS.FileHandle
+    let path: String
+    private let blockSize: Int
+    private let level: Int32
+    private let maxInFlight: Int
+    private var header: SnapshotHeader
+    private var fill: [UInt8]
+    private var pending = Deque<Task<Deflate.EncodedBlock, Never>>()
+    private var nextOrdinal: UInt64 = 0
+    private var offset: Int64
+    private var blocksChecksum: UInt32 = 0
+    private var isOpen = true
+    private let syncer: BackgroundSync<FS>?
+    private let syncInterval: Int
+    private var unsyncedBytes = 0
+
+    /// The number of bytes written so far.
+    public private(set) var bytesWritten: UInt64 = 0
+
+    init(
+        fileSystem: FS, file: FS.FileHandle, path: String, lastIndex: UInt64, term: UInt64, metadata: [UInt8],
+        options: SnapshotOptions
+    ) {
+        self.fileSystem = fileSystem
+        self.file = file
+        self.path = path
+        self.blockSize = options.blockSize
+        self.level = Int32(options.compressionLevel)
+        self.maxInFlight = options.maxBlocksInFlight
+        self.header = SnapshotHeader(
+            blockSize: options.blockSize, lastIndex: lastIndex, term: term, uncompressedSize: 0, compressedSize: 0,
+            metadata: metadata)
+        // The header is written last, once its sizes are known; the blocks start after it.
+        self.offset = Int64(header.encodedSize)
+        self.syncInterval = options.syncInterval
+        self.syncer = options.syncInterval > 0 ? BackgroundSync(fileSystem: fileSystem, file: file) : nil
+        self.fill = []
+        fill.reserveCapacity(options.blockSize)
+    }
+
+    deinit {
+        // Abandoned without finish or abort: the compression tasks finish on their own, and
+        // the temporary file is removed the next time the store opens.
+        // The sync thread must be done with the file before it is closed.
+        _ = syncer?.finish()
+        if isOpen { fileSystem.closeFile(file) }
+    }
+
+    /// Appends bytes to the snapshot.
+    nonisolated(nonsending) public func write(_ bytes: [UInt8]) async throws(SnapshotError) {
+        try await write(bytes[...])
+    }
+
+    /// Appends bytes to the snapshot.
+    nonisolated(nonsending) public func write(_ bytes: ArraySlice<UInt8>) async throws(SnapshotError) {
+        guard isOpen else { throw .closed }
+        var rest = bytes
+        while !rest.isEmpty {
+            let taken = min(rest.count, blockSize - fill.count)
+            fill.append(contentsOf: rest.prefix(taken))
+            rest = rest.dropFirst(taken)
+            if fill.count == blockSize { try await submitBlock() }
+        }
+        bytesWritten += UInt64(bytes.count)
+    }
+
+    nonisolated(nonsending) private func submitBlock() async throws(SnapshotError) {
+        let block = fill
+        fill = []
+        fill.reserveCapacity(blockSize)
+        let ordinal = nextOrdinal
+        let level = level
+        nextOrdinal += 1
+        pending.append(Task.detached { Deflate.encodeBlock(block, ordinal: ordinal, level: level) })
+        while pending.count >= maxInFlight { try await writeOldest() }
+    }
+
+    nonisolated(nonsending) private func writeOldest() async throws(SnapshotError) {
+        guard let task = pending.popFirst() else { return }
+        let block = await task.value
+        do { try fileSystem.write(block.bytes, to: file, at: offset) } catch { throw SnapshotError(error) }
+        offset += Int64(block.bytes.count)
+        unsyncedBytes += block.bytes.count
+        if let syncer, unsyncedBytes >= syncInterval {
+            syncer.request()
+            unsyncedBytes = 0
+        }
+        header.uncompressedSize += UInt64(block.uncompressedCount)
+        withUnsafeBytes(of: block.checksum.littleEndian) { blocksChecksum = CRC32C.checksum($0, extending: blocksChecksum) }
+    }
+
+    /// Writes the last block, the trailer and the header, syncs the file and closes it.
+    /// Returns the header written and the file's size.
+    nonisolated(nonsending) func finish() async throws(SnapshotError) -> (header: SnapshotHeader, fileSize: Int64) {
+        guard isOpen else { throw .closed }
+        if !fill.isEmpty { try await submitBlock() }
+        while !pending.isEmpty { try await writeOldest() }
+        header.compressedSize = UInt64(offset - Int64(header.encodedSize))
+        let trailer = SnapshotTrailer(
+            blockCount: nextOrdinal, uncompressedSize: header.uncompressedSize, blocksChecksum: blocksChecksum)
+        if let failure = syncer?.finish() { throw SnapshotError(failure) }
+        do {
+            try fileSystem.write(trailer.encoded, to: file, at: offset)
+            try fileSystem.write(header.encoded, to: file, at: 0)
+            try fileSystem.synchronize(file)
+        } catch {
+            throw SnapshotError(error)
+        }
+        isOpen = false
+        fileSystem.closeFile(file)
+        return (header, offset + Int64(SnapshotFormat.trailerSize))
+    }
+
+    /// Stops writing: waits for blocks being compressed, then closes and removes the file.
+    nonisolated(nonsending) func abort() async {
+        while let task = pending.popFirst() { _ = await task.value }
+        _ = syncer?.finish()
+        guard isOpen else { return }
+        isOpen = false
+        fileSystem.closeFile(file)
+        // Best effort: if removal fails, the next open of the store removes the temporary file.
+        try? fileSystem.removeFile(path)
+    }
+}
