@@ -66,40 +66,68 @@ final class StressRun: Sendable {
         return total
     }
 
-    private func produce(deadline: ContinuousClock.Instant?, clock: ContinuousClock) async -> Outcome {
+    /// One producer's state. Its appends are chained: each completion, on the log's thread,
+    /// records the result and enqueues the next append, so a lone producer costs the log no
+    /// thread hand-off, as a Raft runtime driving the log from its completions would not.
+    /// Only one append is outstanding per producer, so completions touch it one at a time.
+    private final class Producer: @unchecked Sendable {
         var outcome = Outcome()
-        while deadline.map({ clock.now < $0 }) ?? true {
-            let began = clock.now
-            let result = await withCheckedContinuation { (continuation: CheckedContinuation<(last: UInt64, count: UInt64, error: WALError?)?, Never>) in
-                // Indexes are taken and enqueued under one lock, so appends reach the log in order.
-                let enqueued: Bool = shared.withLock { state in
-                    let count = records.map { min(UInt64(batch), $0 - state.issued) } ?? UInt64(batch)
-                    guard count > 0 else { return false }
-                    let first = state.nextIndex
-                    state.nextIndex += count
-                    state.issued += count
-                    let entries = (first..<(first + count)).map {
-                        LogEntry(index: $0, term: 1, payload: StressPayload.make(index: $0, size: recordSize))
-                    }
-                    log.append(entries) { error in continuation.resume(returning: (first + count - 1, count, error)) }
-                    return true
-                }
-                if !enqueued { continuation.resume(returning: nil) }
-            }
-            guard let (last, count, error) = result else { break }
-            if let error {
-                outcome.failure = error
-                break
-            }
-            let elapsed = clock.now - began
-            _ = outcome.latency.record(UInt64(elapsed / .microseconds(1)))
-            outcome.records += count
-            outcome.payloadBytes += Int(count) * recordSize
-            if ackStream {
-                let line = "ack \(last)\n"
-                _ = line.withCString { write(1, $0, strlen($0)) }
-            }
+        var began: ContinuousClock.Instant
+        private var done: CheckedContinuation<Outcome, Never>?
+
+        init(began: ContinuousClock.Instant, done: CheckedContinuation<Outcome, Never>) {
+            self.began = began
+            self.done = done
         }
-        return outcome
+
+        func finish() {
+            done?.resume(returning: outcome)
+            done = nil
+        }
+    }
+
+    private func produce(deadline: ContinuousClock.Instant?, clock: ContinuousClock) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            appendNext(Producer(began: clock.now, done: continuation), deadline: deadline, clock: clock)
+        }
+    }
+
+    private func appendNext(_ producer: Producer, deadline: ContinuousClock.Instant?, clock: ContinuousClock) {
+        guard deadline.map({ clock.now < $0 }) ?? true else { return producer.finish() }
+        producer.began = clock.now
+        // Indexes are taken and enqueued under one lock, so appends reach the log in order.
+        let appended: (entries: [LogEntry], last: UInt64)? = shared.withLock { state in
+            let count = records.map { min(UInt64(batch), $0 - state.issued) } ?? UInt64(batch)
+            guard count > 0 else { return nil }
+            let first = state.nextIndex
+            state.nextIndex += count
+            state.issued += count
+            let entries = (first..<(first + count)).map {
+                LogEntry(index: $0, term: 1, payload: StressPayload.make(index: $0, size: recordSize))
+            }
+            log.append(entries) { [self] error in
+                completed(producer, count: count, last: first + count - 1, error: error, deadline: deadline, clock: clock)
+            }
+            return (entries, first + count - 1)
+        }
+        if appended == nil { producer.finish() }
+    }
+
+    private func completed(
+        _ producer: Producer, count: UInt64, last: UInt64, error: WALError?, deadline: ContinuousClock.Instant?,
+        clock: ContinuousClock
+    ) {
+        if let error {
+            producer.outcome.failure = error
+            return producer.finish()
+        }
+        _ = producer.outcome.latency.record(UInt64((clock.now - producer.began) / .microseconds(1)))
+        producer.outcome.records += count
+        producer.outcome.payloadBytes += Int(count) * recordSize
+        if ackStream {
+            let line = "ack \(last)\n"
+            _ = line.withCString { write(1, $0, strlen($0)) }
+        }
+        appendNext(producer, deadline: deadline, clock: clock)
     }
 }
