@@ -37,7 +37,7 @@ let package = Package(
         ),
 
         // MARK: Test support
-        .target(name: "RaftSimulation", dependencies: ["WAL"]),
+        .target(name: "RaftSimulation", dependencies: ["WAL", "RaftCore"]),
 
         // MARK: Executables
         .executableTarget(
@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "WAL",
                 "raftkv",
+                "RaftCore",
                 "RaftSimulation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +65,7 @@ let package = Package(
             name: "SnapshotTests",
             dependencies: [
                 "WAL",
+                "RaftCore",
                 "RaftSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ]

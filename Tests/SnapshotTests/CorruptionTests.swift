@@ -1,3 +1,4 @@
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import Testing
 import WAL
@@ -132,7 +133,7 @@ import WAL
     }
 
     @Test func truncationAtARandomPointIsCorruption() async throws {
-        var random = SeededGenerator(seed: 99)
+        var random = SplitMix64(seed: 99)
         for _ in 0..<40 {
             let fixture = try await Fixture.make()
             let cut = Int(random.next() % UInt64(fixture.size))

@@ -1,3 +1,4 @@
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import Testing
 import WAL
@@ -131,7 +132,7 @@ import WAL
         // Crash, recover, and install again, many times over: retention and recovery keep the
         // store at most `retainedCount` snapshots plus the one being written.
         for seed in UInt64(0)..<20 {
-            var random = SeededGenerator(seed: seed)
+            var random = SplitMix64(seed: seed)
             let (disk, firstLog, _) = try await Self.prepareNode(seed: seed)
             await firstLog.close()
             var inForce: UInt64 = 10

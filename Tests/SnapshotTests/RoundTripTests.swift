@@ -1,3 +1,4 @@
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import Testing
 import WAL
@@ -83,7 +84,7 @@ import WAL
     }
 
     @Test func randomSizesPiecesAndBlockSizes() async throws {
-        var random = SeededGenerator(seed: 2024)
+        var random = SplitMix64(seed: 2024)
         for _ in 0..<30 {
             let count = Int(random.next() % 5000)
             let data = random.next() % 3 == 0

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import Testing
 import WAL
@@ -25,7 +26,7 @@ func walOptions() -> WALOptions {
 
 /// Deterministic JSON-like bytes: compressible, but not trivially.
 func jsonLike(count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     var bytes: [UInt8] = []
     bytes.reserveCapacity(count + 128)
     while bytes.count < count {
@@ -38,7 +39,7 @@ func jsonLike(count: Int, seed: UInt64) -> [UInt8] {
 
 /// Deterministic bytes that do not compress.
 func randomBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
 }
 

@@ -1,5 +1,6 @@
-import Testing
+import struct RaftCore.SplitMix64
 import RaftSimulation
+import Testing
 import WAL
 
 @Suite struct CRC32CTests {
@@ -13,7 +14,7 @@ import WAL
     }
 
     @Test func hardwareAndSoftwareAgreeOnEveryLengthAndAlignment() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let buffer = (0..<(3 * 8192 * 2 + 100)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         buffer.withUnsafeBytes { raw in
             // Lengths that cross the three-stream block sizes (256 and 8192 bytes per stream).

@@ -1,4 +1,5 @@
 import Foundation
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import Testing
 import WAL
@@ -22,7 +23,7 @@ import WAL
     }
 
     private func runCrashPoint(seed: UInt64) async throws {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let fileSystem = SimulatedFileSystem(seed: seed)
         let options = smallOptions(segmentSize: 1024 + Int(random.next() % 2048))
         var model = LogModel()
@@ -93,7 +94,7 @@ import WAL
     }
 
     private func runConcurrentCrashPoint(seed: UInt64) async throws {
-        var random = SeededGenerator(seed: seed &+ 1_000_003)
+        var random = SplitMix64(seed: seed &+ 1_000_003)
         let fileSystem = SimulatedFileSystem(seed: seed)
         let options = smallOptions(segmentSize: 2048)
         let log = try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: options)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import struct RaftCore.SplitMix64
 import RaftSimulation
 import WAL
 
@@ -16,7 +17,7 @@ func smallOptions(segmentSize: Int = 4096) -> WALOptions {
 
 /// A deterministic payload for an index and term, so any entry can be checked.
 func payload(index: UInt64, term: UInt64, size: Int? = nil) -> [UInt8] {
-    var generator = SeededGenerator(seed: index &* 31 &+ term)
+    var generator = SplitMix64(seed: index &* 31 &+ term)
     let count = size ?? Int(generator.next() % 200)
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
 }

@@ -1,3 +1,4 @@
+import struct RaftCore.SplitMix64
 import Synchronization
 import WAL
 
@@ -58,7 +59,7 @@ public final class SimulatedFileSystem: FileSystem {
     }
 
     private struct State {
-        var random: SeededGenerator
+        var random: SplitMix64
         var inodes: [Int: Inode] = [:]
         var directories: [String: Directory] = [:]
         var handles: [Int: (inode: Int, path: String)] = [:]
@@ -84,7 +85,7 @@ public final class SimulatedFileSystem: FileSystem {
 
     /// Creates an empty file system whose crash behaviour follows `seed`.
     public init(seed: UInt64) {
-        state = Mutex(State(random: SeededGenerator(seed: seed)))
+        state = Mutex(State(random: SplitMix64(seed: seed)))
     }
 
     // MARK: Faults
@@ -430,7 +431,7 @@ public final class SimulatedFileSystem: FileSystem {
     /// the changes made it, and the next one tore at a sector boundary); otherwise each
     /// sector independently picks its version, which leaves holes before sectors that landed.
     private static func imageAfterCrash(
-        durable: [UInt8], volatile: [FileChange], using random: inout SeededGenerator
+        durable: [UInt8], volatile: [FileChange], using random: inout SplitMix64
     ) -> [UInt8] {
         guard !volatile.isEmpty else { return durable }
         var versions = [durable]
