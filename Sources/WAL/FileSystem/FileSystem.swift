@@ -97,15 +97,4 @@ extension FileSystem {
         bytes.removeSubrange(found...)
         return bytes
     }
-
-    /// Reads exactly `buffer.count` bytes at `offset`, or fails with `.unexpectedEndOfFile`.
-    func readExactly(
-        from file: FileHandle, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer,
-        path: String
-    ) throws(FileSystemError) {
-        let count = try read(from: file, at: offset, into: buffer)
-        guard count == buffer.count else {
-            throw FileSystemError(code: .unexpectedEndOfFile, operation: "read", path: path)
-        }
-    }
 }

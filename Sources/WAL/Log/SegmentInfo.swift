@@ -14,7 +14,6 @@ struct SegmentInfo: Sendable {
 
     var sequence: UInt64 { header.sequence }
     var firstIndex: UInt64 { header.firstIndex }
-    var entryCount: UInt64 { lastIndex + 1 - firstIndex }
 
     func contains(_ index: UInt64) -> Bool { index >= firstIndex && index <= lastIndex }
 

@@ -109,9 +109,6 @@ final class SegmentWriter<FS: FileSystem> {
     /// The end of the active segment's data; durable whenever no written batch is pending.
     var endOffset: Int64 { writeOffset }
 
-    /// The active segment's file, for the fdatasync of its written batches.
-    var activeFile: FS.FileHandle { active }
-
     /// Writes the requests as one batch with one vectored write, without syncing it.
     /// `durableEnd` is where the active segment's durable data ends; the batch's commit
     /// marker records it, so recovery knows which earlier batch this one saw durable.
