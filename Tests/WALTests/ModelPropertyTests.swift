@@ -22,8 +22,19 @@ import WAL
         }
     }
 
-    private func check<FS: FileSystem>(_ codes: [Int], fileSystem: FS, directory: String) async {
-        let options = smallOptions(segmentSize: 1500)
+    @Test func callingThreadExecutionMatchesTheModel() async {
+        await propertyCheck(count: 100, input: Self.operations) { codes in
+            await check(
+                codes, fileSystem: SimulatedFileSystem(seed: UInt64(codes.count)), directory: "/wal",
+                execution: .callingThread)
+        }
+    }
+
+    private func check<FS: FileSystem>(
+        _ codes: [Int], fileSystem: FS, directory: String, execution: WALExecution = .backgroundThreads
+    ) async {
+        var options = smallOptions(segmentSize: 1500)
+        options.execution = execution
         do {
             var log = try WriteAheadLog(directory: directory, fileSystem: fileSystem, options: options)
             var model = LogModel()

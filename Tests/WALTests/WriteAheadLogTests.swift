@@ -185,6 +185,34 @@ import WAL
         await log.close()
     }
 
+    @Test func callingThreadModeCompletesBeforeReturningAndRunsReentrantAppendsInOrder() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 9)
+        var options = smallOptions()
+        options.execution = .callingThread
+        let log = try open(fileSystem, options: options)
+        let order = OrderRecorder()
+        let syncsBefore = fileSystem.syncCount
+        log.append([entry(1)]) { error in
+            #expect(error == nil)
+            order.record(1)
+            // Appended from a completion: it must run before the outer call returns, after it.
+            log.append([entry(2)]) { error in
+                #expect(error == nil)
+                order.record(2)
+            }
+        }
+        #expect(order.values == [1, 2], "both appends completed before the first call returned")
+        #expect(log.lastIndex == 2)
+        #expect(fileSystem.syncCount - syncsBefore == 2, "each append was synced on its own")
+        try await log.truncateSuffix(after: 1)
+        #expect(log.lastIndex == 1)
+        await log.close()
+        let reopened = try open(fileSystem, options: options)
+        #expect(try reopened.entry(at: 1) == entry(1))
+        #expect(reopened.lastIndex == 1)
+        await reopened.close()
+    }
+
     @Test func truncateSuffixWithinAndAcrossSegments() async throws {
         let fileSystem = SimulatedFileSystem(seed: 9)
         let options = smallOptions(segmentSize: 2048)

@@ -67,6 +67,9 @@ struct SharedState<FS: FileSystem> {
     var durableEnd: Int64
     var writerDone = false
     var writerFinished = false
+    /// In `.callingThread` mode: whether some caller is already running the queue, so that
+    /// appends made from completions are picked up by it instead of recursing.
+    var runningInline = false
     var finishWaiters: [@Sendable () -> Void] = []
     var durable: DurableView
 }
@@ -103,7 +106,10 @@ final class LogEngine<FS: FileSystem>: Sendable {
                 durable: view))
     }
 
+    private var runsOnCallingThread: Bool { options.execution == .callingThread }
+
     func start() {
+        guard !runsOnCallingThread else { return }
         DedicatedThread.start { [self] in runWriter() }
         DedicatedThread.start { [self] in runSyncer() }
     }
@@ -127,7 +133,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
             admit(.append(AppendRequest(entries: entries, hardState: hardState, encodedBytes: bytes, completion: completion)), &state)
             return nil
         }
-        if let rejection { completion(rejection) }
+        if let rejection { return completion(rejection) }
+        runQueueIfInline()
     }
 
     /// Appends entries at the next free indexes, all in `term`.
@@ -152,7 +159,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
             admit(.append(AppendRequest(entries: entries, hardState: nil, encodedBytes: bytes, completion: done)), &state)
             return nil
         }
-        if let rejection { completion(.failure(rejection)) }
+        if let rejection { return completion(.failure(rejection)) }
+        runQueueIfInline()
     }
 
     func enqueueTruncateSuffix(after index: UInt64, completion: @escaping Completion) {
@@ -166,7 +174,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
             admit(.truncateSuffix(after: index, completion), &state)
             return nil
         }
-        if let rejection { completion(rejection) }
+        if let rejection { return completion(rejection) }
+        runQueueIfInline()
     }
 
     func enqueueTruncatePrefix(through index: UInt64, completion: @escaping Completion) {
@@ -178,11 +187,13 @@ final class LogEngine<FS: FileSystem>: Sendable {
             admit(.truncatePrefix(through: index, completion), &state)
             return nil
         }
-        if let rejection { completion(rejection) }
+        if let rejection { return completion(rejection) }
+        runQueueIfInline()
     }
 
     /// Stops accepting operations; `done` runs once everything queued has finished.
     func close(_ done: @escaping @Sendable () -> Void) {
+        if runsOnCallingThread { return closeInline(done) }
         let finished: Bool = lock.withLock { state in
             state.closing = true
             if state.writerFinished { return true }
@@ -218,33 +229,39 @@ final class LogEngine<FS: FileSystem>: Sendable {
     private func runWriter() {
         var pace = BatchPace()
         while let operations = takeOperations() {
-            var group: [AppendRequest] = []
-            var failure: WALError?
             let clock = ContinuousClock()
             let started = clock.now
-            for operation in operations {
-                if let failure {
-                    operation.completion(.failed(cause: failure))
-                    continue
-                }
-                switch operation {
-                case .append(let request):
-                    group.append(request)
-                case .truncateSuffix(let index, let completion):
-                    failure = write(&group)
-                        ?? perform(completion) { () throws(WALError) in try writer.truncateSuffix(after: index) }
-                case .truncatePrefix(let index, let completion):
-                    failure = write(&group)
-                        ?? perform(completion) { () throws(WALError) in try writer.truncatePrefix(through: index) }
-                }
-            }
-            if failure == nil { _ = write(&group) }
+            perform(operations)
             pace.record(operations: operations.count, took: clock.now - started)
             awaitWork(pace)
         }
         _ = drain()
         lock.withLock { $0.writerDone = true }
         lock.broadcast()
+    }
+
+    /// Carries out operations taken from the queue, in order: appends are grouped into
+    /// batches, and a truncation first makes every earlier batch durable.
+    private func perform(_ operations: [Operation]) {
+        var group: [AppendRequest] = []
+        var failure: WALError?
+        for operation in operations {
+            if let failure {
+                operation.completion(.failed(cause: failure))
+                continue
+            }
+            switch operation {
+            case .append(let request):
+                group.append(request)
+            case .truncateSuffix(let index, let completion):
+                failure = write(&group)
+                    ?? perform(completion) { () throws(WALError) in try writer.truncateSuffix(after: index) }
+            case .truncatePrefix(let index, let completion):
+                failure = write(&group)
+                    ?? perform(completion) { () throws(WALError) in try writer.truncatePrefix(through: index) }
+            }
+        }
+        if failure == nil { _ = write(&group) }
     }
 
     /// Writes the group as one batch and hands it to the sync thread. Returns the error
@@ -262,6 +279,9 @@ final class LogEngine<FS: FileSystem>: Sendable {
             }
             lock.withLock { $0.durableEnd = writer.endOffset }
         }
+        if runsOnCallingThread, let failure = syncWritten() {
+            return fail(failure, pending: requests.map(\.completion))
+        }
         // At most one batch waits for the sync in progress: the pipeline is two deep.
         let durableEnd: Int64? = lock.withLock(whenever: { $0.written.isEmpty || $0.failure != nil }) { state in
             state.failure == nil ? state.durableEnd : nil
@@ -276,15 +296,31 @@ final class LogEngine<FS: FileSystem>: Sendable {
         } catch {
             return fail(error, pending: requests.map(\.completion))
         }
-        lock.withLock { $0.written.append(batch) }
+        var written = batch
+        #if RAFT_PLANTED_BUG_ACK_BEFORE_FSYNC
+        // Planted bug, for proving the simulator catches it: callers hear "durable" while the
+        // batch is only in the page cache, and on the calling thread the sync is put off
+        // until the next batch.
+        for request in written.requests { request.completion(nil) }
+        written.requests = []
+        #endif
+        lock.withLock { $0.written.append(written) }
         hasWritten.store(true, ordering: .releasing)
-        lock.broadcast()
+        guard runsOnCallingThread else {
+            lock.broadcast()
+            return nil
+        }
+        #if RAFT_PLANTED_BUG_ACK_BEFORE_FSYNC
         return nil
+        #else
+        return syncWritten()
+        #endif
     }
 
     /// Waits until every written batch is durable. Returns the failure if the log failed.
     private func drain() -> WALError? {
-        lock.withLock(whenever: { ($0.written.isEmpty && $0.syncing == 0) || $0.failure != nil }) { $0.failure }
+        if runsOnCallingThread, let failure = syncWritten() { return failure }
+        return lock.withLock(whenever: { ($0.written.isEmpty && $0.syncing == 0) || $0.failure != nil }) { $0.failure }
     }
 
     /// Runs a truncation once every written batch is durable. Returns the error that failed
@@ -330,37 +366,10 @@ final class LogEngine<FS: FileSystem>: Sendable {
             // when one caller appends, syncs, and appends again.
             let spinEnd = clock.now + .microseconds(50)
             while !hasWritten.load(ordering: .acquiring) && clock.now < spinEnd {}
-            let taken: [SegmentWriter<FS>.WrittenBatch]? = lock.withLock(
-                whenever: { !$0.written.isEmpty || $0.writerDone || $0.failure != nil }
-            ) { state in
-                guard state.failure == nil, !state.written.isEmpty else { return nil }
-                let batches = Array(state.written)
-                state.written.removeAll()
-                hasWritten.store(false, ordering: .releasing)
-                state.syncing = batches.count
-                return batches
+            let taken = lock.withLock(whenever: { !$0.written.isEmpty || $0.writerDone || $0.failure != nil }) {
+                takeWritten(&$0)
             }
-            guard let taken, let last = taken.last else { break }
-            do throws(FileSystemError) {
-                try fileSystem.synchronize(last.file)
-            } catch {
-                lock.withLock { $0.syncing = 0 }
-                _ = fail(WALError(error), pending: taken.flatMap { $0.requests.map(\.completion) })
-                break
-            }
-            let released = taken.reduce(0) { $0 + $1.requests.reduce(0) { $0 + $1.encodedBytes } }
-            lock.withLock { state in
-                state.durableEnd = last.end
-                publish(last.view, addingSyncs: 1, &state)
-                if state.failure == nil { release(released, &state) }
-            }
-            // Completions run outside the lock (they may append again), and before the batches
-            // stop counting as syncing, so nothing queued after them can complete first.
-            for batch in taken {
-                for request in batch.requests { request.completion(nil) }
-            }
-            lock.withLock { $0.syncing = 0 }
-            lock.broadcast()
+            guard let taken, synchronize(taken) == nil else { break }
         }
         let waiters: [@Sendable () -> Void] = lock.withLock(whenever: { $0.writerDone }) { state in
             state.writerFinished = true
@@ -369,6 +378,88 @@ final class LogEngine<FS: FileSystem>: Sendable {
         }
         writer.finish()
         for waiter in waiters { waiter() }
+    }
+
+    /// Takes every written batch for one fdatasync, or nil if there is none or the log failed.
+    private func takeWritten(_ state: inout SharedState<FS>) -> [SegmentWriter<FS>.WrittenBatch]? {
+        guard state.failure == nil, !state.written.isEmpty else { return nil }
+        let batches = Array(state.written)
+        state.written.removeAll()
+        hasWritten.store(false, ordering: .releasing)
+        state.syncing = batches.count
+        return batches
+    }
+
+    /// Makes `taken` durable with one fdatasync of the last batch's file, then completes its
+    /// callers in order. Returns the error that failed the log, if any.
+    private func synchronize(_ taken: [SegmentWriter<FS>.WrittenBatch]) -> WALError? {
+        guard let last = taken.last else { return nil }
+        do throws(FileSystemError) {
+            try fileSystem.synchronize(last.file)
+        } catch {
+            lock.withLock { $0.syncing = 0 }
+            return fail(WALError(error), pending: taken.flatMap { $0.requests.map(\.completion) })
+        }
+        let released = taken.reduce(0) { $0 + $1.requests.reduce(0) { $0 + $1.encodedBytes } }
+        lock.withLock { state in
+            state.durableEnd = last.end
+            publish(last.view, addingSyncs: 1, &state)
+            if state.failure == nil { release(released, &state) }
+        }
+        // Completions run outside the lock (they may append again), and before the batches
+        // stop counting as syncing, so nothing queued after them can complete first.
+        for batch in taken {
+            for request in batch.requests { request.completion(nil) }
+        }
+        lock.withLock { $0.syncing = 0 }
+        lock.broadcast()
+        return nil
+    }
+
+    /// On the calling thread: syncs whatever is written. Returns the failure if the log failed.
+    private func syncWritten() -> WALError? {
+        let (taken, failure) = lock.withLock { state in (takeWritten(&state), state.failure) }
+        if let failure { return failure }
+        guard let taken else { return nil }
+        return synchronize(taken)
+    }
+
+    // MARK: Calling-thread mode
+
+    /// In `.callingThread` mode, carries out everything queued, unless another call is doing
+    /// so already (an append made from a completion); that one picks up what was queued.
+    private func runQueueIfInline() {
+        guard runsOnCallingThread else { return }
+        let owner = lock.withLock { state in
+            if state.runningInline { return false }
+            state.runningInline = true
+            return true
+        }
+        guard owner else { return }
+        while true {
+            // Taking the last operation and giving up the turn happen under one lock, so an
+            // operation queued meanwhile cannot be stranded.
+            let operations: [Operation]? = lock.withLock { state in
+                guard state.failure == nil, !state.queue.isEmpty else {
+                    state.runningInline = false
+                    return nil
+                }
+                return takeBatch(&state)
+            }
+            guard let operations else { return }
+            perform(operations)
+        }
+    }
+
+    private func closeInline(_ done: @escaping @Sendable () -> Void) {
+        lock.withLock { $0.closing = true }
+        _ = drain()
+        let finish = lock.withLock { state in
+            defer { state.writerDone = true; state.writerFinished = true }
+            return !state.writerFinished
+        }
+        if finish { writer.finish() }
+        done()
     }
 
     /// What the last batch looked like, to decide how long to let the next one gather.
@@ -413,18 +504,23 @@ final class LogEngine<FS: FileSystem>: Sendable {
             state.failure != nil || (state.queue.isEmpty ? state.closing : state.written.isEmpty)
         }) { state in
             if state.failure != nil || state.queue.isEmpty { return nil }
-            var bytes = 0
-            var count = 0
-            for operation in state.queue {
-                if count > 0 && bytes + operation.encodedBytes > options.maxBatchBytes { break }
-                bytes += operation.encodedBytes
-                count += 1
-            }
-            let taken = Array(state.queue.prefix(count))
-            state.queue.removeFirst(count)
-            queuedCount.store(state.queue.count, ordering: .releasing)
-            return taken
+            return takeBatch(&state)
         }
+    }
+
+    /// Removes up to `maxBatchBytes` of work from the front of the queue.
+    private func takeBatch(_ state: inout SharedState<FS>) -> [Operation] {
+        var bytes = 0
+        var count = 0
+        for operation in state.queue {
+            if count > 0 && bytes + operation.encodedBytes > options.maxBatchBytes { break }
+            bytes += operation.encodedBytes
+            count += 1
+        }
+        let taken = Array(state.queue.prefix(count))
+        state.queue.removeFirst(count)
+        queuedCount.store(state.queue.count, ordering: .releasing)
+        return taken
     }
 
     /// Returns bytes made durable to the in-flight budget, and admits waiting operations.

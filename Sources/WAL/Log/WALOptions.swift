@@ -18,9 +18,25 @@ public struct WALOptions: Sendable {
     public var indexInterval: Int = 32
     /// The buffer size for sequential scans (recovery and reads).
     public var readBufferSize: Int = 1 << 20
+    /// Which threads write and sync.
+    public var execution: WALExecution = .backgroundThreads
     /// Where the log reports recovery and failures.
     public var logger: Logger = Logger(label: "swift-raft.wal")
 
     /// Creates the default options.
     public init() {}
+}
+
+/// Which threads do a `WriteAheadLog`'s writing and syncing.
+public enum WALExecution: Sendable, Hashable {
+    /// A writer thread and a sync thread: appends from many callers are coalesced into one
+    /// write and one fdatasync, and the next batch is written while the previous one syncs.
+    /// The choice for servers.
+    case backgroundThreads
+    /// The calling thread: each call writes, syncs and completes before it returns (an
+    /// append made from a completion runs before the outer call returns). No threads are
+    /// started, so a single-threaded caller sees the same file-system operations, in the
+    /// same order, every run: the choice for deterministic simulation. Callers must not
+    /// append from several threads at once.
+    case callingThread
 }
