@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "WAL", targets: ["WAL"]),
         .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "raftkv", targets: ["raftkv"]),
     ],
@@ -16,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: C shims (no unsafeFlags: CPU features are selected per function at run time)
@@ -32,6 +35,19 @@ let package = Package(
                 "CCRC32C",
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        // MARK: Runtime: the core joined to storage, a transport and a clock
+        .target(
+            name: "Raft",
+            dependencies: [
+                "RaftCore",
+                "WAL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),

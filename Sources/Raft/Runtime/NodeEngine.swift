@@ -1,0 +1,310 @@
+import Logging
+import RaftCore
+import WAL
+
+/// The body of a `RaftNode`: the consensus core joined to the write-ahead log, the snapshot
+/// store, the state machine and a transport, driven one input at a time.
+///
+/// It carries out each `Ready` in the persistence contract's order: messages that may go at
+/// once (a leader's appends) are sent first; entries and hard state go to the log as one
+/// batch with one fsync; only then go vote grants and append acknowledgements; then committed
+/// entries are applied and waiting requests completed; then the core hears that it is done.
+///
+/// The engine is confined to one task and holds no clock and no randomness of its own, so the
+/// deterministic simulator drives the very same code as `RaftNode`, input by input, over
+/// `SimulatedFileSystem` with the log in `.callingThread` mode.
+package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
+    /// Completes a proposal with the state machine's output.
+    package typealias ProposalCompletion = (Result<SM.Output, RaftNodeError>) -> Void
+    /// Completes a membership change, a read or another request without a value.
+    package typealias Completion = (Result<Void, RaftNodeError>) -> Void
+
+    package let configuration: RaftNodeConfiguration
+    let wal: WriteAheadLog<FS>
+    let store: SnapshotStore<FS>
+    var replica: RaftReplica<WALLogStorage<FS>>
+    /// The application's state; read it only between inputs (or in a read's completion).
+    package internal(set) var stateMachine: SM
+    let transport: T
+    let logger: Logger
+    let metrics: NodeMetrics
+    /// Why the node stopped; once set, every request fails with `.stopped(cause:)`.
+    package internal(set) var failure: RaftNodeError?
+
+    /// Ticks seen, the engine's only notion of time.
+    var ticks: UInt64 = 0
+    var proposals: [UInt64: PendingProposal] = [:]
+    var reads = PendingReads()
+    var outgoingTransfers: [NodeID: OutgoingTransfer<FS>] = [:]
+    var incomingTransfer: IncomingTransfer<FS>?
+    /// Bytes of entries applied since the last snapshot, for the byte threshold.
+    var appliedBytesSinceSnapshot = 0
+    var lastRole: Role = .follower
+
+    /// A request waiting for its entry to be applied.
+    struct PendingProposal {
+        var term: UInt64
+        var proposedAt: ContinuousClock.Instant
+        var waiter: Waiter
+
+        enum Waiter {
+            case command(ProposalCompletion)
+            case membership(Completion)
+        }
+
+        func fail(_ error: RaftNodeError) {
+            switch waiter {
+            case .command(let completion): completion(.failure(error))
+            case .membership(let completion): completion(.failure(error))
+            }
+        }
+    }
+
+    /// Opens the node's storage and recovers: restores the newest valid snapshot into
+    /// `stateMachine`, and rejoins with the durable term and vote. The committed entries after
+    /// the snapshot are re-applied by the first inputs' `Ready`s.
+    package static func open(
+        configuration: RaftNodeConfiguration, fileSystem: FS, stateMachine: consuming SM, transport: T
+    ) async throws(RaftNodeError) -> NodeEngine {
+        let logger = configuration.logger
+        let wal: WriteAheadLog<FS>
+        do {
+            wal = try WriteAheadLog(
+                directory: configuration.directory + "/log", fileSystem: fileSystem, options: configuration.wal)
+        } catch {
+            throw .storage(error)
+        }
+        let store: SnapshotStore<FS>
+        do {
+            store = try SnapshotStore(
+                directory: configuration.directory + "/snapshots", fileSystem: fileSystem,
+                logFirstIndex: wal.firstIndex, options: configuration.snapshots)
+        } catch {
+            throw .snapshot(error)
+        }
+        var machine = stateMachine
+        let snapshot: SnapshotMetadata
+        if let latest = store.latest {
+            // Finishes an install a crash interrupted; changes nothing after a completed one.
+            do { try await store.completeInstall(latest, log: wal) } catch { throw .snapshot(error) }
+            guard let members = ConfigurationCodec.decode(latest.descriptor.metadata) else {
+                throw .undecodableSnapshotMetadata(file: latest.descriptor.fileName)
+            }
+            try await restore(&machine, from: latest.descriptor, store: store)
+            snapshot = SnapshotMetadata(index: latest.lastIndex, term: latest.term, configuration: members)
+        } else {
+            // No snapshot yet: the log starts at 1 and the configuration at index 0 is the
+            // bootstrap one (a joining node has none, and waits for the leader).
+            switch configuration.bootstrap {
+            case .newCluster(let voters):
+                snapshot = SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: voters))
+            case .joinExisting:
+                snapshot = SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: []))
+            }
+        }
+        let storage = try WALLogStorage(
+            wal: wal, snapshot: snapshot, maxCachedBytes: configuration.maxCachedLogBytes)
+        let replica = RaftReplica(
+            id: configuration.id, storage: storage, hardState: EntryRecord.coreHardState(wal.hardState),
+            applied: snapshot.index, options: configuration.raft, randomSeed: configuration.randomSeed)
+        logger.info(
+            "node recovered",
+            metadata: [
+                "id": "\(configuration.id)", "snapshot": "\(snapshot.index)", "lastIndex": "\(wal.lastIndex)",
+                "term": "\(replica.term)",
+            ])
+        return NodeEngine(
+            configuration: configuration, wal: wal, store: store, replica: replica, stateMachine: machine,
+            transport: transport)
+    }
+
+    private init(
+        configuration: RaftNodeConfiguration, wal: WriteAheadLog<FS>, store: SnapshotStore<FS>,
+        replica: RaftReplica<WALLogStorage<FS>>, stateMachine: consuming SM, transport: T
+    ) {
+        self.configuration = configuration
+        self.wal = wal
+        self.store = store
+        self.replica = replica
+        self.stateMachine = stateMachine
+        self.transport = transport
+        self.logger = configuration.logger
+        self.metrics = NodeMetrics(node: configuration.id)
+    }
+
+    // MARK: Inputs
+
+    /// Advances the core's clock by one tick.
+    nonisolated(nonsending) package func tick() async {
+        guard failure == nil else { return }
+        ticks += 1
+        replica.tick()
+        expireReads()
+        resendStalledTransfers()
+        await drive()
+    }
+
+    /// Handles an envelope from another node.
+    nonisolated(nonsending) package func receive(_ envelope: Envelope) async {
+        guard failure == nil, envelope.to == configuration.id else { return }
+        switch envelope {
+        case .raft(let message):
+            replica.step(message)
+        case .snapshotChunk(let chunk):
+            await receiveSnapshotChunk(chunk)
+        case .snapshotAck(let ack):
+            handleSnapshotAck(ack)
+        }
+        await drive()
+    }
+
+    /// Closes the log and the snapshot transfers. Later inputs are ignored.
+    nonisolated(nonsending) package func close() async {
+        if failure == nil { stop(.shutDown) }
+        incomingTransfer?.receiver.abort()
+        incomingTransfer = nil
+        for transfer in outgoingTransfers.values { transfer.reader.close() }
+        outgoingTransfers = [:]
+        await wal.close()
+    }
+
+    /// The node's state, for `RaftNode.status`.
+    package var status: RaftNodeStatus {
+        RaftNodeStatus(
+            raft: replica.status, commitIndex: replica.commitIndex, firstIndex: replica.storage.firstIndex,
+            snapshotIndex: replica.storage.snapshot.index, stopReason: failure.map { "\($0)" })
+    }
+
+    /// The core, for the simulator's invariant checks.
+    package var core: RaftReplica<some LogStorage> { replica }
+
+    // MARK: The Ready loop
+
+    /// Carries out every `Ready` the core has, then takes a snapshot if one is due.
+    nonisolated(nonsending) func drive() async {
+        while failure == nil {
+            if let error = replica.storage.readFailure.error { return stop(error) }
+            guard replica.hasReady else { break }
+            let ready = replica.ready()
+            await carryOut(ready)
+        }
+        guard failure == nil else { return }
+        await snapshotIfDue()
+    }
+
+    nonisolated(nonsending) private func carryOut(_ ready: Ready) async {
+        send(ready.messages)
+        if ready.needsPersistence {
+            let started = ContinuousClock.now
+            do throws(RaftNodeError) { try await persist(ready) } catch { return stop(error) }
+            metrics.recordPersist(entries: ready.entries.count, duration: ContinuousClock.now - started)
+        }
+        send(ready.messagesAfterPersist)
+        if let snapshot = ready.snapshot {
+            do throws(RaftNodeError) { try await restoreReceivedSnapshot(snapshot) } catch { return stop(error) }
+        }
+        do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
+        reads.confirm(ready.readStates)
+        replica.advance(ready)
+        serveReads()
+        noticeRoleChange(ready)
+        metrics.recordLag(commit: replica.commitIndex, applied: replica.appliedIndex)
+    }
+
+    /// Step 1 of the contract: the snapshot, the entries and the hard state, durably.
+    nonisolated(nonsending) private func persist(_ ready: Ready) async throws(RaftNodeError) {
+        if let snapshot = ready.snapshot {
+            try await recordReceivedSnapshot(snapshot)
+        }
+        let records = ready.entries.map(EntryRecord.record)
+        if let first = ready.entries.first, first.index <= wal.lastAcceptedIndex {
+            // A conflicting suffix from an old leader; it was never committed.
+            do { try await wal.truncateSuffix(after: first.index - 1) } catch { throw .storage(error) }
+        }
+        var hardState = ready.hardState.map(EntryRecord.walHardState)
+        #if RAFT_PLANTED_BUG_FORGET_VOTE
+        // Planted bug, for proving the simulator catches it: the vote is not persisted.
+        hardState?.vote = 0
+        #endif
+        if !records.isEmpty || hardState != nil {
+            do { try await wal.append(records, hardState: hardState) } catch { throw .storage(error) }
+        }
+        replica.updateStorage { $0.append(ready.entries) }
+    }
+
+    /// Step 3: applies committed entries and completes the proposals waiting for them.
+    private func apply(_ entries: [Entry]) throws(RaftNodeError) {
+        guard !entries.isEmpty else { return }
+        var commands: [CommittedCommand] = []
+        for entry in entries where entry.kind == .normal && !entry.data.isEmpty {
+            commands.append(CommittedCommand(index: entry.index, term: entry.term, data: entry.data))
+        }
+        let outputs: [SM.Output]
+        do { outputs = try stateMachine.apply(commands) } catch { throw .stateMachineFailed("\(error)") }
+        guard outputs.count == commands.count else {
+            throw .stateMachineFailed("apply returned \(outputs.count) outputs for \(commands.count) commands")
+        }
+        var output = zip(commands.map(\.index), outputs).makeIterator()
+        var next = output.next()
+        for entry in entries {
+            appliedBytesSinceSnapshot += entry.byteSize
+            var result: SM.Output?
+            if let (index, value) = next, index == entry.index {
+                result = value
+                next = output.next()
+            }
+            complete(entry, output: result)
+        }
+    }
+
+    private func complete(_ entry: Entry, output: SM.Output?) {
+        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
+        guard pending.term == entry.term else { return pending.fail(.proposalDropped(index: entry.index)) }
+        metrics.recordCommit(latency: ContinuousClock.now - pending.proposedAt)
+        switch pending.waiter {
+        case .command(let completion):
+            // Commands are never empty (an empty entry is a leader's no-op), so each has an output.
+            completion(output.map { .success($0) } ?? .failure(.proposalDropped(index: entry.index)))
+        case .membership(let completion):
+            completion(.success(()))
+        }
+    }
+
+    private func send(_ messages: [Message]) {
+        for message in messages {
+            if message.kind == .snapshot {
+                startSnapshotTransfer(message)
+            } else {
+                transport.send(.raft(message))
+            }
+        }
+    }
+
+    /// A leader that stepped down fails what waits on it: the outcome of its proposals is
+    /// unknown, since the next leader may still commit them.
+    private func noticeRoleChange(_ ready: Ready) {
+        defer { lastRole = replica.role }
+        if lastRole != .leader && replica.role == .leader { metrics.recordElectionWon() }
+        guard lastRole == .leader, replica.role != .leader else { return }
+        let lost = proposals
+        proposals = [:]
+        for (index, pending) in lost.sorted(by: { $0.key < $1.key }) { pending.fail(.leadershipLost(index: index)) }
+        for transfer in outgoingTransfers.values { transfer.reader.close() }
+        outgoingTransfers = [:]
+    }
+
+    /// Stops the node: nothing more is persisted, sent or applied, and every waiting request
+    /// fails. The remedy is a restart, which recovers from disk.
+    func stop(_ error: RaftNodeError) {
+        guard failure == nil else { return }
+        failure = error
+        if case .shutDown = error {} else {
+            logger.error("node stopped", metadata: ["id": "\(configuration.id)", "error": "\(error)"])
+        }
+        let stopped = RaftNodeError.stopped(cause: error)
+        let pending = proposals
+        proposals = [:]
+        for (_, proposal) in pending.sorted(by: { $0.key < $1.key }) { proposal.fail(stopped) }
+        reads.failAll(stopped)
+    }
+}

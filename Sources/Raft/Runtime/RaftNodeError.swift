@@ -1,0 +1,58 @@
+import RaftCore
+import WAL
+
+/// Why a `RaftNode` refused or failed a request, or stopped.
+public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
+    /// This node is not the leader; `leader` is the one it knows of, if any. Retry there.
+    case notLeader(leader: NodeID?)
+    /// Leadership was lost before the entry at `index` was known to be applied. The outcome is
+    /// unknown: the entry may still commit under the next leader.
+    case leadershipLost(index: UInt64)
+    /// Another entry took this proposal's place in the log, so it will never be applied.
+    case proposalDropped(index: UInt64)
+    /// Too many requests are waiting; retry later.
+    case overloaded
+    /// A command must hold at least one byte: the empty entry is the leader's no-op.
+    case emptyCommand
+    /// A read did not get its confirmation from a leader in time; retry.
+    case readTimedOut
+    /// The core refused the request (a membership change pending, a leader not ready yet…).
+    case rejected(RaftError)
+    /// The write-ahead log failed; the node stopped and must restart from disk.
+    case storage(WALError)
+    /// The snapshot store failed; the node stopped and must restart from disk.
+    case snapshot(SnapshotError)
+    /// The stored log does not reach the snapshot in force.
+    case logGap(snapshotIndex: UInt64, logFirstIndex: UInt64)
+    /// A stored entry carries an unknown kind.
+    case undecodableEntry(index: UInt64)
+    /// The snapshot's metadata does not hold a valid configuration.
+    case undecodableSnapshotMetadata(file: String)
+    /// The state machine threw while applying or restoring.
+    case stateMachineFailed(String)
+    /// The node stopped earlier because of `cause`.
+    indirect case stopped(cause: RaftNodeError)
+    /// The node was shut down.
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case .notLeader(let leader): "not the leader (leader: \(leader.map(String.init) ?? "unknown"))"
+        case .leadershipLost(let index): "leadership lost before entry \(index) was applied; outcome unknown"
+        case .proposalDropped(let index): "entry \(index) was replaced by another leader's; not applied"
+        case .overloaded: "overloaded: too many requests waiting"
+        case .emptyCommand: "a command must not be empty"
+        case .readTimedOut: "read timed out waiting for the leader"
+        case .rejected(let error): "rejected: \(error)"
+        case .storage(let error): "write-ahead log failed: \(error)"
+        case .snapshot(let error): "snapshot store failed: \(error)"
+        case .logGap(let snapshotIndex, let first):
+            "the log starts at \(first) but the snapshot in force ends at \(snapshotIndex)"
+        case .undecodableEntry(let index): "entry \(index) has an unknown kind"
+        case .undecodableSnapshotMetadata(let file): "\(file): the metadata holds no valid configuration"
+        case .stateMachineFailed(let reason): "state machine failed: \(reason)"
+        case .stopped(let cause): "node stopped: \(cause)"
+        case .shutDown: "node is shut down"
+        }
+    }
+}
