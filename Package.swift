@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "raftkv", targets: ["raftkv"]),
+        .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,7 +54,10 @@ let package = Package(
         ),
 
         // MARK: Test support
-        .target(name: "RaftSimulation", dependencies: ["WAL", "RaftCore"]),
+        .target(
+            name: "RaftSimulation",
+            dependencies: ["WAL", "RaftCore", "Raft", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // MARK: Executables
         .executableTarget(
@@ -62,6 +66,14 @@ let package = Package(
                 "WAL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "raft-sim",
+            dependencies: [
+                "RaftSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

@@ -83,6 +83,9 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
             throw .snapshot(error)
         }
         var machine = stateMachine
+        if store.latest == nil, wal.lastIndex == 0, wal.hardState == nil, case .newCluster(let voters) = configuration.bootstrap {
+            try await found(voters: voters, machine: machine, wal: wal, store: store)
+        }
         let snapshot: SnapshotMetadata
         if let latest = store.latest {
             // Finishes an install a crash interrupted; changes nothing after a completed one.
@@ -93,19 +96,20 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
             try await restore(&machine, from: latest.descriptor, store: store)
             snapshot = SnapshotMetadata(index: latest.lastIndex, term: latest.term, configuration: members)
         } else {
-            // No snapshot yet: the log starts at 1 and the configuration at index 0 is the
-            // bootstrap one (a joining node has none, and waits for the leader).
-            switch configuration.bootstrap {
-            case .newCluster(let voters):
-                snapshot = SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: voters))
-            case .joinExisting:
-                snapshot = SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: []))
-            }
+            // A node joining an existing cluster has no configuration until the leader's
+            // snapshot brings one; it cannot campaign meanwhile.
+            snapshot = SnapshotMetadata(index: 0, term: 0, configuration: Configuration(voters: []))
         }
         let storage = try WALLogStorage(
             wal: wal, snapshot: snapshot, maxCachedBytes: configuration.maxCachedLogBytes)
+        var hardState = EntryRecord.coreHardState(wal.hardState)
+        if hardState.term < snapshot.term {
+            // A crash after a received snapshot became durable, before the hard state that
+            // came with it: no vote of that term was ever persisted, so none is lost.
+            hardState = RaftCore.HardState(term: snapshot.term, vote: nil, commit: hardState.commit)
+        }
         let replica = RaftReplica(
-            id: configuration.id, storage: storage, hardState: EntryRecord.coreHardState(wal.hardState),
+            id: configuration.id, storage: storage, hardState: hardState,
             applied: snapshot.index, options: configuration.raft, randomSeed: configuration.randomSeed)
         logger.info(
             "node recovered",
@@ -116,6 +120,33 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         return NodeEngine(
             configuration: configuration, wal: wal, store: store, replica: replica, stateMachine: machine,
             transport: transport)
+    }
+
+    /// Founds a new cluster: the empty state machine becomes the snapshot at index 1, term
+    /// 1, whose metadata holds the founding voters, and the log starts at index 2.
+    ///
+    /// Putting the founding configuration in a snapshot, rather than only in every founder's
+    /// options, is what lets a later member learn it: its log is empty and the leader's
+    /// starts at 2 at the earliest, so the leader must send it a snapshot, configuration and
+    /// all, before any entry. Every founder writes the same snapshot, so their logs agree.
+    nonisolated(nonsending) private static func found(
+        voters: Set<NodeID>, machine: SM, wal: WriteAheadLog<FS>, store: SnapshotStore<FS>
+    ) async throws(RaftNodeError) {
+        let founding = Configuration(voters: voters)
+        do {
+            let snapshot = try await store.write(
+                lastIndex: 1, term: 1, metadata: ConfigurationCodec.encode(founding)
+            ) { writer in
+                var sink = writer
+                try await machine.writeSnapshot(to: &sink)
+            }
+            try await store.completeInstall(snapshot, log: wal)
+        } catch let error as SnapshotError {
+            throw .snapshot(error)
+        } catch {
+            throw .stateMachineFailed("writing the founding snapshot: \(error)")
+        }
+        do { try await wal.save(WAL.HardState(term: 1, vote: 0, commit: 1)) } catch { throw .storage(error) }
     }
 
     private init(

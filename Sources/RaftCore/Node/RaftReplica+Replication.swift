@@ -84,9 +84,15 @@ extension RaftReplica {
     @discardableResult
     mutating func maybeCommit() -> Bool {
         let quorumIndex = tracker.committedIndex
+        #if RAFT_PLANTED_BUG_COMMIT_OLD_TERM
+        // Planted bug, for proving the simulator catches it: an entry of an earlier term is
+        // committed by counting replicas (Raft §5.4.2, Figure 8).
+        guard quorumIndex > log.committed, quorumIndex <= log.lastIndex else { return false }
+        #else
         guard quorumIndex > log.committed, quorumIndex <= log.lastIndex, log.term(at: quorumIndex) == term else {
             return false
         }
+        #endif
         log.commit(to: quorumIndex)
         releaseReadsAwaitingTermCommit()
         return true

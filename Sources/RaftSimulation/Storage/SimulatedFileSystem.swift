@@ -151,7 +151,10 @@ public final class SimulatedFileSystem: FileSystem {
     /// above, open handles become invalid, and injected faults are cleared.
     public func crash() {
         state.withLock { state in
-            for (name, var directory) in state.directories {
+            // In name order: the random draws must not depend on the hash seed, or a seed
+            // would not reproduce from one process to the next.
+            for name in state.directories.keys.sorted() {
+                guard var directory = state.directories[name] else { continue }
                 let kept = directory.volatile.isEmpty ? 0 : Int.random(in: 0...directory.volatile.count, using: &state.random)
                 for change in directory.volatile.prefix(kept) { Self.apply(change, to: &directory.durable) }
                 directory.current = directory.durable

@@ -1,0 +1,102 @@
+import ArgumentParser
+import RaftSimulation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs the deterministic cluster simulator: one seed with its trace, or a sweep of seeds.
+@main
+struct RaftSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raft-sim",
+        abstract: "Simulate a Raft cluster under network, node and storage faults, one seed at a time.",
+        discussion: """
+            Every run is determined by its seed: `raft-sim --seed N` replays it event for event. \
+            Exits 0 when every invariant held, 1 with the failing seed otherwise.
+            """)
+
+    @Option(help: "Run this one seed and print its trace.")
+    var seed: UInt64?
+
+    @Option(help: "Sweep this many seeds.")
+    var seeds: Int?
+
+    @Option(help: "The first seed of a sweep.")
+    var start: UInt64 = 1
+
+    @Option(help: "Ticks with faults on, per seed.")
+    var ticks: UInt64 = 20_000
+
+    @Flag(help: "Print a JSON summary instead of text.")
+    var json = false
+
+    @Flag(help: "With --seed: print every event of the trace.")
+    var verbose = false
+
+    func validate() throws {
+        guard (seed == nil) != (seeds == nil) else { throw ValidationError("give either --seed N or --seeds COUNT") }
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1") }
+    }
+
+    func run() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let first = seed ?? start
+        let count = seed == nil ? seeds ?? 1 : 1
+        var summary = SweepSummary()
+        let progress = ProgressBar(total: count, enabled: seed == nil && !json && isatty(STDERR_FILENO) == 1)
+        var failures: [SimulationReport] = []
+        await withTaskGroup(of: SimulationReport.self) { group in
+            var next = first
+            let end = first + UInt64(count)
+            let parallelism = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            for _ in 0..<min(parallelism, count) {
+                let options = self.options(seed: next, trace: seed != nil)
+                group.addTask { await ClusterSimulation(options: options).run() }
+                next += 1
+            }
+            for await report in group {
+                summary.add(report)
+                if !report.passed { failures.append(report) }
+                progress.advance(failures: failures.count)
+                if next < end {
+                    let options = self.options(seed: next, trace: seed != nil)
+                    group.addTask { await ClusterSimulation(options: options).run() }
+                    next += 1
+                }
+            }
+        }
+        progress.finish()
+        failures.sort { $0.seed < $1.seed }
+        // A failing seed of a sweep is run again with its trace: the same seed gives the same run.
+        var traced: [SimulationReport] = []
+        for failure in failures.prefix(1) {
+            traced.append(seed == nil ? await ClusterSimulation(options: options(seed: failure.seed, trace: true)).run() : failure)
+        }
+        summary.wallSeconds = Double((clock.now - started).components.seconds)
+            + Double((clock.now - started).components.attoseconds) / 1e18
+        if json {
+            print(summary.json(failures: failures))
+        } else {
+            if seed != nil, verbose, let report = summary.single { report.trace.forEach { print($0) } }
+            print(summary.text())
+            for report in traced {
+                print("FAILED: raft-sim --seed \(report.seed)")
+                for violation in report.violations { print("  \(violation)") }
+                print("trace (last 60 events; --verbose prints all):")
+                for line in report.trace.suffix(60) { print("  \(line)") }
+            }
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func options(seed: UInt64, trace: Bool) -> SimulationOptions {
+        var options = SimulationOptions(seed: seed)
+        options.faultTicks = ticks
+        options.recordsTrace = trace
+        return options
+    }
+}
