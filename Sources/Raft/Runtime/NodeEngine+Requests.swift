@@ -123,6 +123,7 @@ struct PendingReads {
     /// Fails reads past their deadline: unconfirmed ones, and confirmed ones this node has
     /// not caught up with (it may be cut off from the leader).
     mutating func expire(now: UInt64) {
+        guard count > 0 else { return }
         let expired = unconfirmed.filter { $0.value.deadline <= now }.keys.sorted()
         var timedOut = expired.compactMap { unconfirmed.removeValue(forKey: $0)?.completion }
         timedOut += confirmed.filter { $0.deadline <= now }.map(\.completion)

@@ -147,6 +147,7 @@ extension NodeEngine {
     /// Resends the current chunk of transfers that heard nothing for a while (the chunk or
     /// its acknowledgement was lost), and gives up on those that keep failing.
     func resendStalledTransfers() {
+        guard !outgoingTransfers.isEmpty else { return }
         for follower in outgoingTransfers.keys.sorted() {
             guard var transfer = outgoingTransfers[follower],
                 ticks - transfer.lastActivity >= UInt64(configuration.snapshotResendTicks)

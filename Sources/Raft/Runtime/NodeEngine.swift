@@ -206,8 +206,24 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
             snapshotIndex: replica.storage.snapshot.index, stopReason: failure.map { "\($0)" })
     }
 
-    /// The core, for the simulator's invariant checks.
-    package var core: RaftReplica<some LogStorage> { replica }
+    // What the simulator's invariant checks read, without copying the core.
+
+    /// The node's role.
+    package var role: Role { replica.role }
+    /// The node's current term.
+    package var term: UInt64 { replica.term }
+    /// The highest index known committed.
+    package var commitIndex: UInt64 { replica.commitIndex }
+    /// The highest index applied to the state machine.
+    package var appliedIndex: UInt64 { replica.appliedIndex }
+    /// The last index in the log.
+    package var lastIndex: UInt64 { replica.lastIndex }
+    /// The membership in force.
+    package var membership: Configuration { replica.configuration }
+    /// The last index the snapshot in force covers.
+    package var snapshotIndex: UInt64 { replica.storage.snapshot.index }
+    /// The term of the stored entry at `index`, for `snapshotIndex...lastIndex`.
+    package func storedTerm(at index: UInt64) -> UInt64? { replica.storage.term(at: index) }
 
     // MARK: The Ready loop
 

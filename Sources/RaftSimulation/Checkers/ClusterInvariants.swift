@@ -19,7 +19,6 @@ struct ClusterInvariants {
 
     mutating func check(node: SimulatedNode, engine: SimulatedNode.Engine) -> [String] {
         var problems: [String] = []
-        let core = engine.core
         for command in engine.stateMachine.appliedLog.take() {
             if let known = applied[command.index] {
                 if known.term != command.term || known.hash != command.hash {
@@ -31,23 +30,29 @@ struct ClusterInvariants {
                 highestApplied = max(highestApplied, command.index)
             }
         }
-        if core.commitIndex < node.lastCommit {
-            problems.append("commit index of n\(node.id) went back from \(node.lastCommit) to \(core.commitIndex)")
+        let commit = engine.commitIndex
+        if commit < node.lastCommit {
+            problems.append("commit index of n\(node.id) went back from \(node.lastCommit) to \(commit)")
         }
-        node.lastCommit = core.commitIndex
-        let digest = engine.stateMachine.store.digest
-        if let known = digests[core.appliedIndex], known != digest {
-            problems.append("snapshot consistency: n\(node.id) at applied index \(core.appliedIndex) has digest \(digest), another node \(known)")
-        } else {
-            digests[core.appliedIndex] = digest
-        }
-        if core.role == .leader {
-            if let known = leaders[core.term] {
-                if known != node.id {
-                    problems.append("election safety: n\(node.id) and n\(known) both lead term \(core.term)")
-                }
+        node.lastCommit = commit
+        let appliedIndex = engine.appliedIndex
+        if appliedIndex != node.lastCheckedApplied {
+            // The state changes only when the applied index does.
+            node.lastCheckedApplied = appliedIndex
+            let digest = engine.stateMachine.store.digest
+            if let known = digests[appliedIndex], known != digest {
+                problems.append(
+                    "snapshot consistency: n\(node.id) at applied index \(appliedIndex) has digest \(digest), another node \(known)")
             } else {
-                leaders[core.term] = node.id
+                digests[appliedIndex] = digest
+            }
+        }
+        if engine.role == .leader {
+            let term = engine.term
+            if let known = leaders[term] {
+                if known != node.id { problems.append("election safety: n\(node.id) and n\(known) both lead term \(term)") }
+            } else {
+                leaders[term] = node.id
                 problems += checkCompleteness(of: node, engine: engine)
             }
         }
@@ -55,15 +60,15 @@ struct ClusterInvariants {
     }
 
     private func checkCompleteness(of node: SimulatedNode, engine: SimulatedNode.Engine) -> [String] {
-        let storage = engine.core.storage
-        guard highestApplied > storage.snapshot.index else { return [] }
-        guard engine.core.lastIndex >= highestApplied else {
-            return ["leader completeness: n\(node.id) leads term \(engine.core.term) with last index \(engine.core.lastIndex), but index \(highestApplied) was applied"]
+        let snapshotIndex = engine.snapshotIndex
+        guard highestApplied > snapshotIndex else { return [] }
+        guard engine.lastIndex >= highestApplied else {
+            return ["leader completeness: n\(node.id) leads term \(engine.term) with last index \(engine.lastIndex), but index \(highestApplied) was applied"]
         }
-        for index in (storage.snapshot.index + 1)...highestApplied {
-            guard let known = applied[index], let term = storage.term(at: index) else { continue }
+        for index in (snapshotIndex + 1)...highestApplied {
+            guard let known = applied[index], let term = engine.storedTerm(at: index) else { continue }
             if term != known.term {
-                return ["leader completeness: n\(node.id) leads term \(engine.core.term) with term \(term) at index \(index), where term \(known.term) was applied"]
+                return ["leader completeness: n\(node.id) leads term \(engine.term) with term \(term) at index \(index), where term \(known.term) was applied"]
             }
         }
         return []

@@ -19,7 +19,12 @@ public final class ClusterSimulation {
     let nodeFaults: NodeFaults
     let tuning: SimulatedNodeTuning
     /// Every node ever created, by id; retired ones stay for the record.
-    var nodes: [NodeID: SimulatedNode] = [:]
+    var nodes: [NodeID: SimulatedNode] = [:] {
+        didSet { nodesInOrder = nodes.keys.sorted().compactMap { nodes[$0] } }
+    }
+    /// `nodes` in id order, kept up to date: iterating the dictionary itself would depend on
+    /// the process's hash seed.
+    private var nodesInOrder: [SimulatedNode] = []
     var nextNodeID: NodeID
     var now: UInt64 = 0
     var workload: ClientWorkload
@@ -52,6 +57,8 @@ public final class ClusterSimulation {
             nodes[id] = SimulatedNode(
                 id: id, fileSystem: fileSystem, bootstrap: .newCluster(voters: Set(ids)), state: .down(until: 0))
         }
+        // Observers do not run during initialization.
+        nodesInOrder = ids.compactMap { nodes[$0] }
         trace("cluster of \(nodeCount): network \(networkFaults)")
         trace("node faults \(nodeFaults)")
     }
@@ -152,13 +159,13 @@ public final class ClusterSimulation {
     // MARK: Queries
 
     func sortedNodes() -> [SimulatedNode] {
-        nodes.keys.sorted().compactMap { nodes[$0] }
+        nodesInOrder
     }
 
     /// The running leader of the highest term, if any.
     var currentLeader: SimulatedNode? {
-        sortedNodes().filter { $0.isUp && $0.engine?.core.role == .leader }
-            .max { ($0.engine?.core.term ?? 0) < ($1.engine?.core.term ?? 0) }
+        sortedNodes().filter { $0.isUp && $0.engine?.role == .leader }
+            .max { ($0.engine?.term ?? 0) < ($1.engine?.term ?? 0) }
     }
 
     func downtime() -> UInt64 {
@@ -167,13 +174,13 @@ public final class ClusterSimulation {
 
     /// Whether a leader leads every member, and all of them applied everything it holds.
     private func converged() -> Bool {
-        guard membership.isIdle, let leader = currentLeader, let core = leader.engine?.core,
-            !core.configuration.isJoint, core.commitIndex == core.lastIndex
+        guard membership.isIdle, let leader = currentLeader?.engine,
+            !leader.membership.isJoint, leader.commitIndex == leader.lastIndex
         else { return false }
-        let digest = leader.engine?.stateMachine.store.digest
-        for member in core.configuration.members.sorted() {
+        let digest = leader.stateMachine.store.digest
+        for member in leader.membership.members.sorted() {
             guard let node = nodes[member], node.isUp, let engine = node.engine,
-                engine.core.appliedIndex == core.commitIndex, engine.stateMachine.store.digest == digest
+                engine.appliedIndex == leader.commitIndex, engine.stateMachine.store.digest == digest
             else { return false }
         }
         return workload.isIdle
@@ -181,8 +188,8 @@ public final class ClusterSimulation {
 
     private func clusterSummary() -> String {
         sortedNodes().filter { $0.state != .retired }.map { node in
-            guard let core = node.engine?.core else { return "n\(node.id) \(node.state)" }
-            return "n\(node.id) \(core.role) term \(core.term) commit \(core.commitIndex) applied \(core.appliedIndex) last \(core.lastIndex)"
+            guard let engine = node.engine else { return "n\(node.id) \(node.state)" }
+            return "n\(node.id) \(engine.role) term \(engine.term) commit \(engine.commitIndex) applied \(engine.appliedIndex) last \(engine.lastIndex)"
         }.joined(separator: "; ")
     }
 
@@ -221,8 +228,8 @@ public final class ClusterSimulation {
 
     // MARK: Recording
 
-    func trace(_ line: String) {
-        if options.recordsTrace { report.trace.append("t=\(now) \(line)") }
+    func trace(_ line: @autoclosure () -> String) {
+        if options.recordsTrace { report.trace.append("t=\(now) \(line())") }
     }
 
     func violation(_ description: String) {

@@ -68,13 +68,13 @@ struct MembershipRepair {
             // Promote only a learner that has caught up, so the new quorum can make progress.
             guard let leader = simulation.currentLeader?.engine,
                 let learner = simulation.nodes[id]?.engine,
-                learner.core.appliedIndex + 5 >= leader.core.commitIndex
+                learner.appliedIndex + 5 >= leader.commitIndex
             else { return }
         case .remove, .addLearner:
             break
         }
         guard let leader = simulation.currentLeader, let engine = leader.engine else { return }
-        if Self.isDone(step, in: engine.core.configuration) {
+        if Self.isDone(step, in: engine.membership) {
             // Applied earlier, though its completion was lost with a leader.
             steps.removeFirst()
             return

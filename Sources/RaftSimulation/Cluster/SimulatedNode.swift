@@ -29,6 +29,8 @@ final class SimulatedNode {
     var incarnation: UInt64 = 0
     /// The commit index this incarnation last reported, which must never decrease.
     var lastCommit: UInt64 = 0
+    /// The applied index whose state digest was last checked.
+    var lastCheckedApplied: UInt64 = .max
     /// Whether a bit was flipped on its disk since it last started cleanly.
     var damaged = false
 
@@ -60,6 +62,7 @@ final class SimulatedNode {
         configuration.snapshots.blockSize = 1024
         configuration.snapshots.logger = Self.silent
         lastCommit = 0
+        lastCheckedApplied = .max
         engine = try await Engine.open(
             configuration: configuration, fileSystem: fileSystem, stateMachine: KVStateMachine(),
             transport: SimulatedTransport(outbox: outbox))
