@@ -99,6 +99,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
+        .testTarget(
+            name: "RaftTests",
+            dependencies: [
+                "Raft",
+                "RaftCore",
+                "RaftSimulation",
+                "WAL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

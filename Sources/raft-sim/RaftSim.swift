@@ -30,6 +30,9 @@ struct RaftSim: AsyncParsableCommand {
     @Option(help: "Ticks with faults on, per seed.")
     var ticks: UInt64 = 20_000
 
+    @Flag(help: "Turn every fault kind on in every seed (by default each is off for about half the seeds).")
+    var everyFault = false
+
     @Flag(help: "Print a JSON summary instead of text.")
     var json = false
 
@@ -97,6 +100,7 @@ struct RaftSim: AsyncParsableCommand {
         var options = SimulationOptions(seed: seed)
         options.faultTicks = ticks
         options.recordsTrace = trace
+        options.everyFaultKind = everyFault
         return options
     }
 }

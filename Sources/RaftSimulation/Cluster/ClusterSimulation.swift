@@ -39,8 +39,8 @@ public final class ClusterSimulation {
         self.options = options
         var random = SplitMix64(seed: options.seed)
         let nodeCount = options.nodeCount ?? (Bool.random(using: &random) ? 3 : 5)
-        let networkFaults = options.networkFaults ?? NetworkFaults.random(using: &random)
-        nodeFaults = options.nodeFaults ?? NodeFaults.random(using: &random)
+        let networkFaults = options.networkFaults ?? NetworkFaults.random(using: &random, everyKind: options.everyFaultKind)
+        nodeFaults = options.nodeFaults ?? NodeFaults.random(using: &random, everyKind: options.everyFaultKind)
         tuning = SimulatedNodeTuning(
             snapshotEntryThreshold: Int.random(in: 20...400, using: &random),
             snapshotChunkSize: Int.random(in: 64...2048, using: &random),
@@ -207,7 +207,7 @@ public final class ClusterSimulation {
     private func recordFinalState() {
         guard let store = currentLeader?.engine?.stateMachine.store else { return }
         workload.recordFinalReads(store: store, at: now)
-        trace("converged at tick \(now): \(clusterSummary())")
+        trace("converged at tick \(now), state digest \(store.digest): \(clusterSummary())")
     }
 
     private func checkLinearizability() {

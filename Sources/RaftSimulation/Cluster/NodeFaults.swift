@@ -28,11 +28,12 @@ public struct NodeFaults: Sendable, Hashable {
     /// Creates a profile; every rate defaults to zero.
     public init() {}
 
-    /// Draws a profile for one seed.
-    public static func random(using random: inout SplitMix64) -> NodeFaults {
+    /// Draws a profile for one seed. With `everyKind`, no kind is switched off: only the
+    /// rates vary.
+    public static func random(using random: inout SplitMix64, everyKind: Bool = false) -> NodeFaults {
         var faults = NodeFaults()
         func rate(_ range: ClosedRange<Double>, _ random: inout SplitMix64) -> Double {
-            Bool.random(using: &random) ? Double.random(in: range, using: &random) : 0
+            everyKind || Bool.random(using: &random) ? Double.random(in: range, using: &random) : 0
         }
         faults.crashRate = rate(0.0005...0.004, &random)
         faults.powerLossRate = rate(0.00005...0.0003, &random)

@@ -19,6 +19,9 @@ public struct SimulationOptions: Sendable {
     public var networkFaults: NetworkFaults?
     /// Node and storage faults (nil: drawn per seed).
     public var nodeFaults: NodeFaults?
+    /// Whether every fault kind is on in the drawn profiles (only rates vary); otherwise
+    /// each kind is off for about half the seeds.
+    public var everyFaultKind = false
     /// Whether to keep the trace of every event (it is always kept for failing runs' reruns).
     public var recordsTrace = false
 

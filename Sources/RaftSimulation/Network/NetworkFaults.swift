@@ -81,24 +81,27 @@ public struct NetworkFaults: Sendable, Hashable {
     /// wide range, so that some seeds see no loss and others heavy loss, some only
     /// partitions, and so on. A mix of every fault at a moderate rate finds fewer bugs than
     /// many different extreme mixes.
-    public static func random(using random: inout SplitMix64) -> NetworkFaults {
+    ///
+    /// With `everyKind`, no kind is switched off: only the rates vary.
+    public static func random(using random: inout SplitMix64, everyKind: Bool = false) -> NetworkFaults {
         var faults = NetworkFaults()
-        if Bool.random(using: &random) {
+        func on(_ random: inout SplitMix64) -> Bool { everyKind || Bool.random(using: &random) }
+        if on(&random) {
             let heavy = random.next() % 4 == 0
             faults.lossRate = Double.random(in: heavy ? 0.05...0.3 : 0.001...0.05, using: &random)
         }
-        if Bool.random(using: &random) {
+        if on(&random) {
             faults.duplicationRate = Double.random(in: 0.001...0.1, using: &random)
         }
         let minimumDelay = UInt64.random(in: 0...3, using: &random)
         let spread: UInt64 = Bool.random(using: &random) ? 0 : UInt64.random(in: 1...20, using: &random)
         faults.delay = minimumDelay...(minimumDelay + spread)
-        if Bool.random(using: &random) {
+        if on(&random) {
             faults.reorderingRate = Double.random(in: 0.01...0.2, using: &random)
             faults.maximumReorderingDelay = UInt64.random(in: 5...100, using: &random)
         }
         func episodeRate(_ random: inout SplitMix64) -> Double {
-            Bool.random(using: &random) ? Double.random(in: 0.0005...0.005, using: &random) : 0
+            on(&random) ? Double.random(in: 0.0005...0.005, using: &random) : 0
         }
         faults.partitionRate = episodeRate(&random)
         faults.asymmetricPartitionRate = episodeRate(&random)

@@ -193,6 +193,11 @@ public final class SimulatedFileSystem: FileSystem {
 
     // MARK: FileSystem
 
+    /// Drawn from the file system's seed, so salts and temporary names reproduce.
+    public func randomIdentifier() -> UInt64 {
+        state.withLock { $0.random.next() }
+    }
+
     public func openFile(_ path: String, mode: FileOpenMode) throws(FileSystemError) -> FileHandle {
         try state.withLock { (state: inout State) throws(FileSystemError) -> FileHandle in
             let (directoryPath, name) = Self.split(path)

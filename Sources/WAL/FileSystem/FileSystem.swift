@@ -22,6 +22,10 @@ public protocol FileSystem: Sendable {
     /// An open file.
     associatedtype FileHandle: Sendable
 
+    /// A random number, for file salts and temporary names. `SimulatedFileSystem` draws it
+    /// from its seed, so that a simulated run reproduces byte for byte.
+    func randomIdentifier() -> UInt64
+
     /// Opens (or creates) the file at `path`.
     func openFile(_ path: String, mode: FileOpenMode) throws(FileSystemError) -> FileHandle
 
@@ -96,5 +100,12 @@ extension FileSystem {
         if let failure { throw failure }
         bytes.removeSubrange(found...)
         return bytes
+    }
+}
+
+extension FileSystem {
+    /// A random number from the system's generator.
+    public func randomIdentifier() -> UInt64 {
+        UInt64.random(in: 0...UInt64.max)
     }
 }

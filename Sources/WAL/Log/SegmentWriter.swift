@@ -301,7 +301,7 @@ final class SegmentWriter<FS: FileSystem> {
         hardState: HardState?
     ) throws(WALError) -> SegmentInfo {
         let header = SegmentHeader(
-            salt: UInt32.random(in: 1...UInt32.max), sequence: sequence, firstIndex: firstIndex,
+            salt: max(1, UInt32(truncatingIfNeeded: fileSystem.randomIdentifier())), sequence: sequence, firstIndex: firstIndex,
             isTruncation: isTruncation)
         let name = SegmentName.make(sequence: sequence, firstIndex: firstIndex)
         var bytes = header.encoded

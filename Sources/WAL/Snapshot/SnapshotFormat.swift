@@ -298,8 +298,8 @@ enum SnapshotName {
     }
 
     /// A unique temporary name for a snapshot being written or received.
-    static func temporary(lastIndex: UInt64, term: UInt64) -> String {
-        make(lastIndex: lastIndex, term: term) + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    static func temporary(lastIndex: UInt64, term: UInt64, identifier: UInt64) -> String {
+        make(lastIndex: lastIndex, term: term) + "." + String(identifier, radix: 16)
             + temporarySuffix
     }
 

@@ -90,7 +90,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
             throw SnapshotError.invalidArgument(
                 "metadata of \(metadata.count) bytes exceeds the limit of \(options.maxMetadataSize)")
         }
-        let temporary = path(SnapshotName.temporary(lastIndex: lastIndex, term: term))
+        let temporary = path(SnapshotName.temporary(lastIndex: lastIndex, term: term, identifier: fileSystem.randomIdentifier()))
         let file: FS.FileHandle
         do { file = try fileSystem.openFile(temporary, mode: .createNew) } catch { throw SnapshotError(error) }
         let writer = SnapshotWriter(
@@ -207,7 +207,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
     /// Starts receiving the snapshot with this last index and term from a leader.
     public func makeReceiver(lastIndex: UInt64, term: UInt64) throws(SnapshotError) -> SnapshotReceiver<FS> {
         try checkInstallable(lastIndex: lastIndex, term: term)
-        let temporary = path(SnapshotName.temporary(lastIndex: lastIndex, term: term))
+        let temporary = path(SnapshotName.temporary(lastIndex: lastIndex, term: term, identifier: fileSystem.randomIdentifier()))
         let file: FS.FileHandle
         do { file = try fileSystem.openFile(temporary, mode: .createNew) } catch { throw SnapshotError(error) }
         return SnapshotReceiver(store: self, file: file, path: temporary, lastIndex: lastIndex, term: term)
