@@ -33,6 +33,9 @@ struct RaftSim: AsyncParsableCommand {
     @Flag(help: "Turn every fault kind on in every seed (by default each is off for about half the seeds).")
     var everyFault = false
 
+    @Flag(help: "In a sweep, stop at the first failing seed.")
+    var failFast = false
+
     @Flag(help: "Print a JSON summary instead of text.")
     var json = false
 
@@ -65,6 +68,10 @@ struct RaftSim: AsyncParsableCommand {
                 summary.add(report)
                 if !report.passed { failures.append(report) }
                 progress.advance(failures: failures.count)
+                if failFast && !failures.isEmpty {
+                    group.cancelAll()
+                    next = end
+                }
                 if next < end {
                     let options = self.options(seed: next, trace: seed != nil)
                     group.addTask { await ClusterSimulation(options: options).run() }
