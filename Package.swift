@@ -71,6 +71,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"]),
+        .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
