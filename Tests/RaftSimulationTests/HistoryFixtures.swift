@@ -8,7 +8,8 @@ enum History {
         operation(client, .put(key: key, value: [value]), .ok, start, end)
     }
 
-    static func get(_ client: Int, _ key: String, _ value: UInt8?, _ start: UInt64, _ end: UInt64?) -> HistoryOperation {
+    static func get(_ client: Int, _ key: String, _ value: UInt8?, _ start: UInt64, _ end: UInt64?) -> HistoryOperation
+    {
         operation(client, .get(key: key), .value(value.map { [$0] }), start, end)
     }
 
@@ -54,7 +55,8 @@ enum History {
                 default:
                     .compareAndSet(
                         key: key,
-                        expected: Bool.random(using: &random) ? nil : withUnsafeBytes(of: (nextValue / 2).littleEndian, Array.init),
+                        expected: Bool.random(using: &random)
+                            ? nil : withUnsafeBytes(of: (nextValue / 2).littleEndian, Array.init),
                         new: value)
                 }
             let timesOut = Int.random(in: 0..<100, using: &random) < timeOutsPerHundred

@@ -188,7 +188,8 @@ struct LinearizabilityCheckerTests {
         }
     }
 
-    @Test("Large random linearizable histories pass, and one corrupted read fails them", arguments: [1, 2, 3] as [UInt64])
+    @Test(
+        "Large random linearizable histories pass, and one corrupted read fails them", arguments: [1, 2, 3] as [UInt64])
     func randomHistories(seed: UInt64) {
         var history = History.random(seed: seed, count: 3_000, clients: 8, keys: 10)
         #expect(checker.check(history) == .linearizable)

@@ -52,7 +52,8 @@ struct SimulatedNetworkTests {
 
     @Test("Deliveries come out by due tick, then send sequence, within the delay bounds")
     func orderAndDelay() {
-        var network = Network(seed: 7, faults: NetworkFaults(delay: 2...9, reorderingRate: 0.2, maximumReorderingDelay: 20))
+        var network = Network(
+            seed: 7, faults: NetworkFaults(delay: 2...9, reorderingRate: 0.2, maximumReorderingDelay: 20))
         let deliveries = Self.run(&network, count: 3_000)
         #expect(deliveries.count == 3_000)
         for (earlier, later) in zip(deliveries, deliveries.dropFirst()) {
@@ -82,7 +83,10 @@ struct SimulatedNetworkTests {
     func symmetricPartition() {
         var network = Network(seed: 5)
         network.partition([1], from: [2, 3])
-        #expect(network.blockedLinks == [Link(from: 1, to: 2), Link(from: 2, to: 1), Link(from: 1, to: 3), Link(from: 3, to: 1)])
+        #expect(
+            network.blockedLinks == [
+                Link(from: 1, to: 2), Link(from: 2, to: 1), Link(from: 1, to: 3), Link(from: 3, to: 1),
+            ])
         for from in 1...3 as ClosedRange<NodeID> {
             for to in 1...3 as ClosedRange<NodeID> where from != to {
                 network.send(Int(from * 10 + to), from: from, to: to, at: 0)
