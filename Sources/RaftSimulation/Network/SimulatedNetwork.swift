@@ -124,7 +124,8 @@ public struct SimulatedNetwork<Payload: Sendable>: Sendable {
             delay += UInt64.random(in: 1...faults.maximumReorderingDelay, using: &random)
         }
         queue.insert(
-            Delivery(from: sender, to: receiver, payload: payload, sentAt: now, dueAt: now + delay, sequence: nextSequence)
+            Delivery(
+                from: sender, to: receiver, payload: payload, sentAt: now, dueAt: now + delay, sequence: nextSequence)
         )
         nextSequence += 1
     }

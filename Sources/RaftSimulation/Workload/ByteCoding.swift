@@ -1,5 +1,5 @@
-/// Appends the fields of the workload's binary formats: LEB128 lengths, so that small
-/// keys and values cost one length byte.
+/// Appends the fields of the workload's binary formats: minimal LEB128 lengths, so that
+/// small keys and values cost one length byte.
 struct ByteWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -64,7 +64,12 @@ struct ByteReader {
                 throw .malformedLength(offset: start)
             }
             value |= bits << shift
-            if byte & 0x80 == 0 { break }
+            if byte & 0x80 == 0 {
+                // A zero final byte after the first is an overlong encoding; rejecting it
+                // keeps decoding one-to-one, so equal contents always have equal bytes.
+                guard byte != 0 || shift == 0 else { throw .malformedLength(offset: start) }
+                break
+            }
             shift += 7
         }
         guard value <= UInt64(Int.max) else { throw .malformedLength(offset: start) }

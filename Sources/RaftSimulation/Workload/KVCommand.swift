@@ -74,10 +74,3 @@ extension KVCommand: CustomStringConvertible {
         }
     }
 }
-
-/// A value as a trace shows it: its bytes in hex, or `nil`.
-func describe(_ value: [UInt8]?) -> String {
-    guard let value else { return "nil" }
-    let digits = Array("0123456789abcdef")
-    return "0x" + String(value.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
-}

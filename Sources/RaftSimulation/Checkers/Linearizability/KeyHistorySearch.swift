@@ -11,14 +11,18 @@ import struct RaftCore.SplitMix64
 /// configuration twice.
 ///
 /// Operations whose outcome is unknown get a response time of infinity, which makes the
-/// search exponential in how many of them are pending at once. Two rules keep that in
-/// check, both resting on one fact: writing a value that no later operation observes
-/// changes nothing any client can see, so such a write may as well happen at the end.
-/// - An uncertain write is *retired* (counted as linearized, at the end, with no effect)
-///   as soon as every operation that observes its value has been linearized. Until then
-///   it may take effect anywhere, as usual.
+/// search exponential in how many of them are pending at once. Rules that rest on one
+/// fact keep that in check: writing a value that no operation still to come observes
+/// changes nothing any client can see.
+/// - An uncertain operation is *retired* (counted as linearized, at the end, with no
+///   effect) once no operation still to come observes the value it would write. Until
+///   then it may take effect anywhere, as usual.
+/// - The memo does not tell apart values that nothing still to come observes: a search
+///   from one of them fails or succeeds as from any other.
 /// - Once every operation with a known response is linearized, the rest are uncertain and
 ///   can all go at the end: the history is linearizable.
+/// - A read (or a failed compare-and-set) that fits the current value is linearized at
+///   once, and never postponed on backtracking (see ``RegisterTransition/isObservation``).
 struct KeyHistorySearch {
     // A configuration (linearized set, value) is memoized by a 128-bit Zobrist hash: the
     // exclusive or of a random key per linearized operation, updated in constant time as
@@ -36,17 +40,19 @@ struct KeyHistorySearch {
 
     private let key: String
     private let history: [HistoryOperation]
-    /// History indexes of the operations searched, by position.
+    /// By position: the operation's index in the history.
     private var operations: [Int] = []
+    /// By position: what the operation does.
     private var transitions: [RegisterTransition] = []
     /// By position: whether the operation's outcome is unknown.
     private var isUncertain: [Bool] = []
-    /// By value: the positions of uncertain operations that may have written it.
-    private var uncertainWriters: [[Int]] = []
-    /// By value: how many operations observing it are not linearized yet.
-    private var observersLeft: [Int] = []
     /// By position: the operation's Zobrist key.
     private var zobristKeys: [Fingerprint] = []
+    /// By value: the positions of uncertain operations that may write it.
+    private var uncertainWriters: [[Int]] = []
+    /// By value: how many operations observing it are neither linearized nor retired.
+    private var observersLeft: [Int] = []
+    /// By value: the bytes, `nil` for an absent key (value 0).
     private var values: [[UInt8]?] = [nil]
     private var valueIDs: [[UInt8]: Int] = [:]
 
@@ -86,32 +92,31 @@ struct KeyHistorySearch {
             }
             let operation = operationOfEvent[entry]
             if isCall[entry] {
-                if let newState = transitions[operation].apply(to: state) {
-                    let retired = writersRetired(byLinearizing: operation, linearized: linearized)
-                    var extended = fingerprint ^ zobristKeys[operation]
-                    for writer in retired { extended = extended ^ zobristKeys[writer] }
-                    let observed = observersLeft[newState] > 0 && !isLastObserver(operation, of: newState)
-                    if explored.insert(extended ^ Self.fingerprint(ofState: observed ? newState : Self.none)).inserted {
-                        undo.append((entry, state, retired))
-                        state = newState
-                        fingerprint = extended
-                        linearized.insert(operation)
-                        for writer in retired { linearized.insert(writer) }
-                        linearize(entry, retiring: retired)
-                        if undo.count > deepest.depth {
-                            let recent = undo.suffix(3).map { operationOfEvent[$0.call] }
-                            deepest = (undo.count, linearized, state, recent)
-                        }
-                        entry = next[0]
-                        continue
+                guard let newState = transitions[operation].apply(to: state) else {
+                    entry = next[entry]
+                    continue
+                }
+                let retired = retire(byLinearizing: entry, linearized: linearized)
+                var extended = fingerprint ^ zobristKeys[operation]
+                for writer in retired { extended = extended ^ zobristKeys[writer] }
+                let memoState = observersLeft[newState] > 0 ? newState : Self.none
+                if explored.insert(extended ^ Self.fingerprint(ofState: memoState)).inserted {
+                    undo.append((entry, state, retired))
+                    state = newState
+                    fingerprint = extended
+                    linearized.insert(operation)
+                    for writer in retired { linearized.insert(writer) }
+                    if undo.count > deepest.depth {
+                        let recent = undo.suffix(3).map { operationOfEvent[$0.call] }
+                        deepest = (undo.count, linearized, state, recent)
                     }
-                    // An observation that fits, linearized now, leads to a configuration
-                    // already searched in vain: so does this one.
-                    if !transitions[operation].isObservation {
-                        entry = next[entry]
-                        continue
-                    }
-                } else {
+                    entry = next[0]
+                    continue
+                }
+                unretire(byUnlinearizing: entry, retired: retired)
+                // An observation that fits, linearized now, leads to a configuration
+                // already searched in vain: so does this one.
+                if !transitions[operation].isObservation {
                     entry = next[entry]
                     continue
                 }
@@ -119,8 +124,7 @@ struct KeyHistorySearch {
                 return .linearizable
             }
             // Backtrack. An observation was linearized as soon as it fitted, which loses no
-            // linearization (see `isObservation`), so trying it later is pointless: undo the
-            // choice before it as well.
+            // linearization, so trying it later is pointless: undo the choice before it too.
             while true {
                 guard let (call, earlierState, retired) = undo.popLast() else {
                     return violation(linearized: deepest.linearized, state: deepest.state, recent: deepest.recent)
@@ -133,7 +137,7 @@ struct KeyHistorySearch {
                     linearized.remove(writer)
                     fingerprint = fingerprint ^ zobristKeys[writer]
                 }
-                unlinearize(call, retiring: retired)
+                unretire(byUnlinearizing: call, retired: retired)
                 entry = next[call]
                 if !transitions[undone].isObservation { break }
             }
@@ -143,85 +147,88 @@ struct KeyHistorySearch {
 
     // `none` stands for any value that no remaining operation observes: such values are
     // interchangeable, since every read or compare-and-set still to come fails on each of
-    // them alike, so configurations that differ only in which one the key holds are
-    // searched once.
+    // them alike.
     private static func fingerprint(ofState state: Int) -> Fingerprint {
         var mixer = SplitMix64(seed: UInt64(bitPattern: Int64(state)))
         return Fingerprint(high: mixer.next(), low: mixer.next())
     }
 
-    // Whether linearizing `operation` leaves no operation to observe `value`.
-    private func isLastObserver(_ operation: Int, of value: Int) -> Bool {
-        transitions[operation].observedValues.count { $0 == value } == observersLeft[value]
-    }
+    // MARK: Linearizing and retiring
 
-    // The uncertain writers, not linearized yet, whose value `operation` is the last to
-    // observe.
-    private func writersRetired(byLinearizing operation: Int, linearized: OperationSet) -> [Int] {
+    // Linearizes the operation of `call`, then retires the uncertain operations, not yet
+    // linearized, whose value nothing observes any more; retiring one may leave its own
+    // observed value unobserved in turn. Returns the retired operations in order.
+    private mutating func retire(byLinearizing call: Int, linearized: OperationSet) -> [Int] {
+        let operation = operationOfEvent[call]
+        lift(call)
         var retired: [Int] = []
-        for value in transitions[operation].observedValues where observersLeft[value] == 1 {
-            for writer in uncertainWriters[value] where writer != operation && !linearized.contains(writer) {
-                if !retired.contains(writer) { retired.append(writer) }
+        var unobserved = transitions[operation].observedValue
+        var cascade: [Int] = []
+        while let value = unobserved {
+            observersLeft[value] -= 1
+            if observersLeft[value] == 0 {
+                for writer in uncertainWriters[value]
+                where writer != operation && !linearized.contains(writer) && !retired.contains(writer) {
+                    retired.append(writer)
+                    lift(callOfOperation[writer])
+                    if let observed = transitions[writer].observedValue { cascade.append(observed) }
+                }
             }
+            unobserved = cascade.popLast()
         }
         return retired
     }
 
-    private mutating func linearize(_ call: Int, retiring retired: [Int]) {
-        for value in transitions[operationOfEvent[call]].observedValues {
-            observersLeft[value] -= 1
+    // Undoes `retire(byLinearizing:linearized:)`, in reverse.
+    private mutating func unretire(byUnlinearizing call: Int, retired: [Int]) {
+        for writer in retired.reversed() {
+            unlift(callOfOperation[writer])
+            if let observed = transitions[writer].observedValue { observersLeft[observed] += 1 }
         }
-        lift(call)
-        for writer in retired { lift(callOfOperation[writer]) }
-    }
-
-    private mutating func unlinearize(_ call: Int, retiring retired: [Int]) {
-        for writer in retired.reversed() { unlift(callOfOperation[writer]) }
         unlift(call)
-        for value in transitions[operationOfEvent[call]].observedValues {
-            observersLeft[value] += 1
-        }
+        if let observed = transitions[operationOfEvent[call]].observedValue { observersLeft[observed] += 1 }
     }
 
     // MARK: Preparation
 
-    // Drops operations that cannot matter: a get whose outcome is unknown, and a write whose outcome is unknown and whose value no operation ever
-    // observes can be linearized at the very end as well as anywhere else. Dropping them
-    // keeps timed-out writes from multiplying the search space.
+    // Keeps the operations that can matter. A get whose outcome is unknown constrains
+    // nothing, and an uncertain write of a value nothing observes is retired from the
+    // start; retiring one can leave another's value unobserved, hence the loop.
     private mutating func selectOperations(_ indexes: [Int]) {
-        var observed: Set<Int> = []
-        for index in indexes {
-            let operation = history[index]
-            if case .compareAndSet(_, let expected, _) = operation.command {
-                observed.insert(intern(expected))
-            }
-            switch operation.outcome {
-            case .completed(.value(let value), _), .completed(.casFailed(let value), _):
-                observed.insert(intern(value))
-            case .completed(.ok, _), .unknown:
-                break
-            }
-        }
+        var candidates: [(index: Int, transition: RegisterTransition, uncertain: Bool)] = []
         for index in indexes {
             let operation = history[index]
             guard let transition = transition(of: operation) else { continue }
-            if operation.outcome == .unknown, let value = transition.uncertainWrite, !observed.contains(value) {
-                continue
+            candidates.append((index, transition, operation.outcome == .unknown))
+        }
+        observersLeft = Array(repeating: 0, count: values.count)
+        for candidate in candidates {
+            if let observed = candidate.transition.observedValue { observersLeft[observed] += 1 }
+        }
+        var kept = Array(repeating: true, count: candidates.count)
+        var changed = true
+        while changed {
+            changed = false
+            for (position, candidate) in candidates.enumerated() where kept[position] && candidate.uncertain {
+                guard let written = candidate.transition.writtenValue else { continue }
+                let ownObservation = candidate.transition.observedValue == written ? 1 : 0
+                guard observersLeft[written] == ownObservation else { continue }
+                kept[position] = false
+                changed = true
+                if let observed = candidate.transition.observedValue { observersLeft[observed] -= 1 }
             }
-            operations.append(index)
-            transitions.append(transition)
-            isUncertain.append(operation.outcome == .unknown)
+        }
+        uncertainWriters = Array(repeating: [], count: values.count)
+        for (position, candidate) in candidates.enumerated() where kept[position] {
+            if candidate.uncertain, let written = candidate.transition.writtenValue {
+                uncertainWriters[written].append(operations.count)
+            }
+            operations.append(candidate.index)
+            transitions.append(candidate.transition)
+            isUncertain.append(candidate.uncertain)
         }
         var random = SplitMix64(seed: 0x5EED_0F_2B15_7A7E)
         zobristKeys = transitions.indices.map { _ in Fingerprint(high: random.next(), low: random.next()) }
-        uncertainWriters = Array(repeating: [], count: values.count)
-        observersLeft = Array(repeating: 0, count: values.count)
-        for (position, transition) in transitions.enumerated() {
-            for value in transition.observedValues { observersLeft[value] += 1 }
-            if isUncertain[position], let value = transition.uncertainWrite {
-                uncertainWriters[value].append(position)
-            }
-        }
     }
 
     // `nil` for an operation that constrains nothing: a get whose outcome is unknown.
@@ -234,7 +241,7 @@ struct KeyHistorySearch {
         case (.compareAndSet(_, let expected, let new), .completed(.ok, _)):
             return .swap(expected: intern(expected), new: intern(new))
         case (.compareAndSet(_, let expected, _), .completed(.casFailed(let current), _)):
-            return .failedSwap(expected: intern(expected), current: intern(current))
+            return expected == current ? .impossible : .failedSwap(current: intern(current))
         case (.compareAndSet(_, let expected, let new), .unknown):
             return .maybeSwap(expected: intern(expected), new: intern(new))
         case (.get, .unknown):
@@ -309,7 +316,7 @@ struct KeyHistorySearch {
     // MARK: Explanation
 
     // The operations left at the deepest point that could go first, being invoked before
-    // any remaining operation returned, none of which fits the value there.
+    // any remaining operation returned; none of them leads to a linearization.
     private func violation(linearized: OperationSet, state: Int, recent: [Int]) -> LinearizabilityResult {
         var candidates: [Int] = []
         var node = 1

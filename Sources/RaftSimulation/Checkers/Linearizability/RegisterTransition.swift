@@ -9,8 +9,9 @@ enum RegisterTransition {
     case read(observed: Int)
     /// A compare-and-set that succeeded.
     case swap(expected: Int, new: Int)
-    /// A compare-and-set that failed, having found `current`.
-    case failedSwap(expected: Int, current: Int)
+    /// A compare-and-set that failed, having found `current`, which is not the value it
+    /// expected.
+    case failedSwap(current: Int)
     /// A compare-and-set whose outcome is unknown: it succeeded if it found `expected`.
     case maybeSwap(expected: Int, new: Int)
     /// A result that the command could never produce, such as a put answered with a value.
@@ -30,23 +31,21 @@ enum RegisterTransition {
         }
     }
 
-    /// The values the operation's result depends on: its success or failure tells which
-    /// of them the key held.
-    var observedValues: [Int] {
+    /// The value the operation's result says the key held when it took effect.
+    var observedValue: Int? {
         switch self {
-        case .write, .impossible: []
-        case .read(let observed): [observed]
-        case .swap(let expected, _), .maybeSwap(let expected, _): [expected]
-        case .failedSwap(let expected, let current): [expected, current]
+        case .write, .impossible: nil
+        case .read(let observed): observed
+        case .swap(let expected, _), .maybeSwap(let expected, _): expected
+        case .failedSwap(let current): current
         }
     }
 
-    /// The value written by an operation whose outcome is unknown, which may or may not
-    /// have taken effect.
-    var uncertainWrite: Int? {
+    /// The value the operation writes if it takes effect, when it writes.
+    var writtenValue: Int? {
         switch self {
-        case .write(let new), .maybeSwap(_, let new): new
-        case .read, .swap, .failedSwap, .impossible: nil
+        case .write(let new), .swap(_, let new), .maybeSwap(_, let new): new
+        case .read, .failedSwap, .impossible: nil
         }
     }
 
@@ -60,8 +59,8 @@ enum RegisterTransition {
             state == observed ? state : nil
         case .swap(let expected, let new):
             state == expected ? new : nil
-        case .failedSwap(let expected, let current):
-            state != expected && state == current ? state : nil
+        case .failedSwap(let current):
+            state == current ? state : nil
         case .maybeSwap(let expected, let new):
             state == expected ? new : state
         case .impossible:
