@@ -94,10 +94,10 @@ struct RaftSim: AsyncParsableCommand {
             if seed != nil, verbose, let report = summary.single { report.trace.forEach { print($0) } }
             print(summary.text())
             for report in traced {
-                print("FAILED: raft-sim --seed \(report.seed)")
-                for violation in report.violations { print("  \(violation)") }
-                print("trace (last 60 events; --verbose prints all):")
+                print("trace of seed \(report.seed) (last 60 events; --seed \(report.seed) --verbose prints all):")
                 for line in report.trace.suffix(60) { print("  \(line)") }
+                print("FAILED: raft-sim --seed \(report.seed)\(everyFault ? " --every-fault" : "") --ticks \(ticks)")
+                for violation in report.violations { print("  \(violation)") }
             }
         }
         if !failures.isEmpty { throw ExitCode(1) }

@@ -17,6 +17,9 @@ struct ClusterInvariants {
     private var highestApplied: UInt64 = 0
     private var digests: [UInt64: UInt64] = [:]
 
+    /// The node seen leading `term`, if any.
+    func leader(ofTerm term: UInt64) -> NodeID? { leaders[term] }
+
     mutating func check(node: SimulatedNode, engine: SimulatedNode.Engine) -> [String] {
         var problems: [String] = []
         for command in engine.stateMachine.appliedLog.take() {

@@ -100,8 +100,12 @@ public final class ClusterSimulation {
         inLivenessPhase = true
         nemesis.stop(&network)
         network.heal()
+        // Message faults stop too: a round trip slower than the election timeout would keep
+        // any leader from being elected, which is a fault, not a liveness bug.
+        network.faults = .none
         trace("faults stop; network healed")
         for node in sortedNodes() {
+            node.fileSystem.clearFaults()
             if case .down = node.state { node.state = .down(until: now) }
         }
     }
@@ -198,7 +202,11 @@ public final class ClusterSimulation {
     private func checkInvariants() {
         for node in sortedNodes() where node.isUp {
             guard let engine = node.engine else { continue }
+            let wasLeading = invariants.leader(ofTerm: engine.term) == node.id
             for problem in invariants.check(node: node, engine: engine) { violation(problem) }
+            if !wasLeading && engine.role == .leader {
+                trace("n\(node.id) leads term \(engine.term) (commit \(engine.commitIndex), last \(engine.lastIndex))")
+            }
         }
     }
 

@@ -100,6 +100,17 @@ public final class SimulatedFileSystem: FileSystem {
         state.withLock { $0.failNextSync = code }
     }
 
+    /// Cancels every injected fault that has not fired yet (failing writes and syncs, the
+    /// space limit, a power cut), as when the operator fixes the disk.
+    public func clearFaults() {
+        state.withLock { state in
+            state.failNextWrite = nil
+            state.failNextSync = nil
+            state.spaceLeft = nil
+            state.operationsBeforePowerCut = nil
+        }
+    }
+
     /// After `bytes` more bytes are written, writes fail with `.noSpace` (writing the part
     /// that fits). Pass nil to make space unlimited again.
     public func limitSpace(to bytes: Int?) {
