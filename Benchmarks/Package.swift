@@ -41,6 +41,15 @@ let package = Package(
             path: "Benchmarks/SnapshotBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "RuntimeBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RaftSimulation", package: root),
+            ],
+            path: "Benchmarks/RuntimeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // The single-stream zlib baseline calls compress2/uncompress directly.
         .systemLibrary(name: "CZlibBenchmark", path: "Sources/CZlibBenchmark", pkgConfig: "zlib"),
     ],
