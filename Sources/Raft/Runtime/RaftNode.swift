@@ -76,7 +76,7 @@ where C.Duration == Duration {
     /// service group, or a failure of its storage (which it throws).
     public func run() async throws {
         guard let machine = pendingMachine.withLock({ $0.take() }) else {
-            throw RaftNodeError.rejected(.notVoter)
+            throw RaftNodeError.alreadyStarted
         }
         let engine: NodeEngine<FS, SM, T>
         do {

@@ -34,6 +34,8 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
     indirect case stopped(cause: RaftNodeError)
     /// The node was shut down.
     case shutDown
+    /// `run()` was called on a node that already ran; make a new `RaftNode` to restart.
+    case alreadyStarted
 
     public var description: String {
         switch self {
@@ -53,6 +55,7 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
         case .stateMachineFailed(let reason): "state machine failed: \(reason)"
         case .stopped(let cause): "node stopped: \(cause)"
         case .shutDown: "node is shut down"
+        case .alreadyStarted: "this node already ran; create a new RaftNode to restart it"
         }
     }
 }
