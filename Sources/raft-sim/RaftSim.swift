@@ -55,29 +55,12 @@ struct RaftSim: AsyncParsableCommand {
         var summary = SweepSummary()
         let progress = ProgressBar(total: count, enabled: seed == nil && !json && isatty(STDERR_FILENO) == 1)
         var failures: [SimulationReport] = []
-        await withTaskGroup(of: SimulationReport.self) { group in
-            var next = first
-            let end = first + UInt64(count)
-            let parallelism = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-            for _ in 0..<min(parallelism, count) {
-                let options = self.options(seed: next, trace: seed != nil)
-                group.addTask { await ClusterSimulation(options: options).run() }
-                next += 1
-            }
-            for await report in group {
-                summary.add(report)
-                if !report.passed { failures.append(report) }
-                progress.advance(failures: failures.count)
-                if failFast && !failures.isEmpty {
-                    group.cancelAll()
-                    next = end
-                }
-                if next < end {
-                    let options = self.options(seed: next, trace: seed != nil)
-                    group.addTask { await ClusterSimulation(options: options).run() }
-                    next += 1
-                }
-            }
+        let runs = (0..<UInt64(count)).map { options(seed: first + $0, trace: seed != nil) }
+        _ = await SimulationSweep.run(runs) { report in
+            summary.add(report)
+            if !report.passed { failures.append(report) }
+            progress.advance(failures: failures.count)
+            return !(failFast && !failures.isEmpty)
         }
         progress.finish()
         failures.sort { $0.seed < $1.seed }

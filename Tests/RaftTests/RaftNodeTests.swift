@@ -20,17 +20,24 @@ import WAL
         }
     }
 
+    private static func configuration(
+        id: NodeID, voters: Set<NodeID>, tick: Duration, snapshotEvery entries: Int
+    ) -> RaftNodeConfiguration {
+        var configuration = RaftNodeConfiguration(
+            id: id, directory: "/node", bootstrap: .newCluster(voters: voters), randomSeed: id)
+        configuration.tickInterval = tick
+        configuration.snapshotEntryThreshold = entries
+        let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        configuration.logger = silent
+        configuration.wal.logger = silent
+        configuration.snapshots.logger = silent
+        return configuration
+    }
+
     private func makeCluster(_ ids: [NodeID], transport: LocalTransport) -> [NodeID: Node] {
         var nodes: [NodeID: Node] = [:]
         for id in ids {
-            var configuration = RaftNodeConfiguration(
-                id: id, directory: "/node", bootstrap: .newCluster(voters: Set(ids)), randomSeed: id)
-            configuration.tickInterval = .milliseconds(5)
-            configuration.snapshotEntryThreshold = 20
-            let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-            configuration.logger = silent
-            configuration.wal.logger = silent
-            configuration.snapshots.logger = silent
+            let configuration = Self.configuration(id: id, voters: Set(ids), tick: .milliseconds(5), snapshotEvery: 20)
             nodes[id] = Node(
                 configuration: configuration, fileSystem: SimulatedFileSystem(seed: id), stateMachine: KVStateMachine(),
                 transport: transport, clock: ContinuousClock())
@@ -92,13 +99,7 @@ import WAL
     @Test func aNodeRestartedFromItsDiskKeepsEverythingAcknowledged() async throws {
         let fileSystem = SimulatedFileSystem(seed: 9)
         func single() -> RaftNode<SimulatedFileSystem, KVStateMachine, LocalTransport, ContinuousClock> {
-            var configuration = RaftNodeConfiguration(id: 1, directory: "/node", bootstrap: .newCluster(voters: [1]), randomSeed: 1)
-            configuration.tickInterval = .milliseconds(2)
-            configuration.snapshotEntryThreshold = 7
-            let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-            configuration.logger = silent
-            configuration.wal.logger = silent
-            configuration.snapshots.logger = silent
+            let configuration = Self.configuration(id: 1, voters: [1], tick: .milliseconds(2), snapshotEvery: 7)
             return RaftNode(
                 configuration: configuration, fileSystem: fileSystem, stateMachine: KVStateMachine(),
                 transport: LocalTransport(), clock: ContinuousClock())

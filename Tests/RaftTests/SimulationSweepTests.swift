@@ -22,7 +22,7 @@ import Darwin
             option.everyFaultKind = true
             options.append(option)
         }
-        let reports = await Self.run(options)
+        let reports = await SimulationSweep.run(options)
         let failures = reports.filter { !$0.passed }
         for failure in failures.prefix(5) {
             Issue.record("raft-sim --seed \(failure.seed) --every-fault --ticks \(Self.ticks): \(failure.violations.joined(separator: "; "))")
@@ -52,27 +52,6 @@ import Darwin
         options.seed = 43
         let other = await ClusterSimulation(options: options).run()
         #expect(other.trace != first.trace, "another seed gives another run")
-    }
-
-    /// Runs simulations on every core, each in its own task; each run is single-threaded and
-    /// deterministic on its own.
-    private static func run(_ options: [SimulationOptions]) async -> [SimulationReport] {
-        let parallelism = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return await withTaskGroup(of: SimulationReport.self) { group in
-            var pending = options[...]
-            for _ in 0..<min(parallelism, pending.count) {
-                let option = pending.removeFirst()
-                group.addTask { await ClusterSimulation(options: option).run() }
-            }
-            var reports: [SimulationReport] = []
-            for await report in group {
-                reports.append(report)
-                if let option = pending.popFirst() {
-                    group.addTask { await ClusterSimulation(options: option).run() }
-                }
-            }
-            return reports.sorted { $0.seed < $1.seed }
-        }
     }
 
     private static func environment(_ name: String) -> Int? {
