@@ -334,10 +334,10 @@ public final class SimulatedFileSystem: FileSystem {
                 state.inodes[inode]!.volatile = []
                 throw FileSystemError(code: code, operation: "fdatasync", path: path)
             }
-            var node = state.inodes[inode]!
-            for change in node.volatile { Self.apply(change, to: &node.durable) }
-            node.volatile = []
-            state.inodes[inode] = node
+            // In place: copying the inode out would copy the whole file on every sync.
+            let changes = state.inodes[inode]!.volatile
+            state.inodes[inode]!.volatile = []
+            for change in changes { Self.apply(change, to: &state.inodes[inode]!.durable) }
         }
     }
 
