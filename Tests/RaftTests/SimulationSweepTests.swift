@@ -32,7 +32,7 @@ import Darwin
         var faults: [String: Int] = [:]
         for report in reports { faults.merge(report.faults, uniquingKeysWith: +) }
         for kind in ["crash", "powerLoss", "bitFlipLog", "bitFlipSnapshot", "syncError", "writeError", "diskFull",
-            "diskLoss", "loss", "duplication", "reordering", "partition", "asymmetricPartition", "isolation", "clog", "pause"]
+            "diskLoss", "leaderChurn", "loss", "duplication", "reordering", "partition", "asymmetricPartition", "isolation", "clog", "pause"]
         {
             #expect(faults[kind, default: 0] > 0, "the sweep injected no \(kind) fault")
         }

@@ -12,7 +12,23 @@ extension ClusterSimulation {
             for node in running { crashForFault(node) }
             return
         }
-        if chance(nodeFaults.crashRate), let node = pick(running) {
+        if now < churnUntil {
+            // Each new leader gets a few ticks: enough to append, not to replicate everywhere.
+            if let leader = currentLeader, let since = leaderSince[leader.id], now >= since + churnGrace {
+                count(.crash)
+                trace("churn: leader n\(leader.id) crashes")
+                leader.crash(until: now + UInt64.random(in: 5...40, using: &random))
+                churnGrace = UInt64.random(in: 1...6, using: &random)
+            }
+        } else if chance(nodeFaults.leaderChurnRate) {
+            count(.leaderChurn)
+            churnUntil = now + UInt64.random(in: 200...1500, using: &random)
+            churnGrace = UInt64.random(in: 1...6, using: &random)
+            trace("leader churn until \(churnUntil)")
+        }
+        // Half the crashes hit the leader: losing it mid-replication is where Raft's commit
+        // rules earn their keep (Figure 8 of the paper).
+        if chance(nodeFaults.crashRate), let node = Bool.random(using: &random) ? currentLeader ?? pick(running) : pick(running) {
             count(.crash)
             trace("n\(node.id) crashes")
             crashForFault(node)

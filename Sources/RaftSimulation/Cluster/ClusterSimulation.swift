@@ -33,6 +33,11 @@ public final class ClusterSimulation {
     var report: SimulationReport
     var nodeFaultCounts: [NodeFaultKind: Int] = [:]
     var inLivenessPhase = false
+    /// The tick each node was first seen leading its current term.
+    var leaderSince: [NodeID: UInt64] = [:]
+    /// Until when leader churn goes on, and how long a leader lasts in it.
+    var churnUntil: UInt64 = 0
+    var churnGrace: UInt64 = 1
 
     /// Prepares a run; `run()` carries it out.
     public init(options: SimulationOptions) {
@@ -44,7 +49,9 @@ public final class ClusterSimulation {
         tuning = SimulatedNodeTuning(
             snapshotEntryThreshold: Int.random(in: 20...400, using: &random),
             snapshotChunkSize: Int.random(in: 64...2048, using: &random),
-            segmentSize: Int.random(in: 4096...65536, using: &random))
+            segmentSize: Int.random(in: 4096...65536, using: &random),
+            maxMessageBytes: [1, 64, 1024, 1 << 20][Int.random(in: 0..<4, using: &random)],
+            maxInflightMessages: [1, 2, 8, 256][Int.random(in: 0..<4, using: &random)])
         let ids = (1...NodeID(nodeCount)).map { $0 }
         network = SimulatedNetwork(seed: random.next(), faults: networkFaults)
         nemesis = NetworkNemesis(nodes: ids, faults: networkFaults, seed: random.next())
@@ -205,6 +212,7 @@ public final class ClusterSimulation {
             let wasLeading = invariants.leader(ofTerm: engine.term) == node.id
             for problem in invariants.check(node: node, engine: engine) { violation(problem) }
             if !wasLeading && engine.role == .leader {
+                leaderSince[node.id] = now
                 trace("n\(node.id) leads term \(engine.term) (commit \(engine.commitIndex), last \(engine.lastIndex))")
             }
         }

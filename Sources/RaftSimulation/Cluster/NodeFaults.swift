@@ -19,6 +19,10 @@ public struct NodeFaults: Sendable, Hashable {
     public var diskFullRate = 0.0
     /// A crashed node's disk is lost; it comes back empty, as a new member.
     public var diskLossRate = 0.0
+    /// A stretch of leader churn starts: every new leader crashes a few ticks after its
+    /// election, leaving partly replicated suffixes of many terms on different nodes (the
+    /// setting of Figure 8 in the Raft paper).
+    public var leaderChurnRate = 0.0
     /// How long a crashed or stopped node stays down, in ticks.
     public var downtime: ClosedRange<UInt64> = 20...200
 
@@ -42,6 +46,7 @@ public struct NodeFaults: Sendable, Hashable {
         faults.writeErrorRate = rate(0.0001...0.001, &random)
         faults.diskFullRate = rate(0.0001...0.0008, &random)
         faults.diskLossRate = rate(0.02...0.2, &random)
+        faults.leaderChurnRate = rate(0.0002...0.001, &random)
         let shortest = UInt64.random(in: 5...50, using: &random)
         faults.downtime = shortest...(shortest + UInt64.random(in: 0...300, using: &random))
         return faults
@@ -57,6 +62,7 @@ public struct NodeFaults: Sendable, Hashable {
         faults.writeErrorRate = 0.0005
         faults.diskFullRate = 0.0003
         faults.diskLossRate = 0.1
+        faults.leaderChurnRate = 0.0005
         return faults
     }()
 }
@@ -71,6 +77,8 @@ public enum NodeFaultKind: String, Sendable, Hashable, CaseIterable, Comparable 
     case writeError
     case diskFull
     case diskLoss
+    /// A stretch of leader churn.
+    case leaderChurn
     /// A node that stopped itself with a typed error (a failed fsync, corruption found…).
     case nodeStopped
     /// A node that could not recover from its disk and was replaced by a new member.

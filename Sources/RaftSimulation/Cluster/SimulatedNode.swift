@@ -50,6 +50,8 @@ final class SimulatedNode {
             id: id, directory: "/node", bootstrap: bootstrap, randomSeed: seed ^ (incarnation &* 0x2545_F491_4F6C_DD1D))
         configuration.raft.electionTicks = 10
         configuration.raft.heartbeatTicks = 1
+        configuration.raft.maxMessageBytes = tuning.maxMessageBytes
+        configuration.raft.maxInflightMessages = tuning.maxInflightMessages
         configuration.snapshotEntryThreshold = tuning.snapshotEntryThreshold
         configuration.snapshotChunkSize = tuning.snapshotChunkSize
         configuration.snapshotResendTicks = 8
@@ -86,4 +88,8 @@ struct SimulatedNodeTuning {
     var snapshotEntryThreshold: Int
     var snapshotChunkSize: Int
     var segmentSize: Int
+    /// Small limits make a leader replicate a few entries at a time, so followers hold
+    /// partial suffixes and quorums form over old-term entries before the new leader's own.
+    var maxMessageBytes: Int
+    var maxInflightMessages: Int
 }
