@@ -95,6 +95,29 @@ import WAL
         }
     }
 
+    @Test func workerThreadsChangeNeitherTheFileNorItsOperations() async throws {
+        // Only CPU work moves to the worker threads: the same data gives the same file through
+        // the same file operations with none, one or several workers, as a deterministic
+        // simulation (which uses none) relies on.
+        let data = jsonLike(count: 256 * 30 + 5, seed: 12)
+        var files: [[UInt8]?] = []
+        var operationCounts: [Int] = []
+        for threads in [0, 1, 4] {
+            var options = testOptions()
+            options.workerThreads = threads
+            options.syncInterval = 0
+            let fileSystem = SimulatedFileSystem(seed: 1)
+            let store = try SnapshotStore(directory: "/snap", fileSystem: fileSystem, logFirstIndex: 1, options: options)
+            let before = fileSystem.mutatingOperationCount
+            let snapshot = try await writeSnapshot(store, lastIndex: 4, data: data, piece: 700)
+            operationCounts.append(fileSystem.mutatingOperationCount - before)
+            files.append(fileSystem.contents(of: "/snap/" + snapshot.descriptor.fileName))
+            #expect(try await readSnapshot(store) == data)
+        }
+        #expect(files[0] != nil && files.allSatisfy { $0 == files[0] })
+        #expect(operationCounts.allSatisfy { $0 == operationCounts[0] })
+    }
+
     @Test func contentsFromAnAsyncSequence() async throws {
         let data = jsonLike(count: 5000, seed: 9)
         let pieces = stride(from: 0, to: data.count, by: 300).map { Array(data[$0..<min(data.count, $0 + 300)]) }

@@ -15,7 +15,7 @@ enum Deflate {
 
     /// Encodes `input` as block number `ordinal`. The payload is compressed at `level`
     /// (0...9), or stored raw when compression would not make it smaller.
-    static func encodeBlock(_ input: [UInt8], ordinal: UInt64, level: Int32) -> EncodedBlock {
+    static func encodeBlock(_ input: ArraySlice<UInt8>, ordinal: UInt64, level: Int32) -> EncodedBlock {
         precondition(!input.isEmpty && input.count <= SnapshotFormat.maxBlockSize, "the writer bounds blocks")
         let frameSize = SnapshotFormat.blockFrameSize
         var compressedCount = 0

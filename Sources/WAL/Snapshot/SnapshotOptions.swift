@@ -17,6 +17,11 @@ public struct SnapshotOptions: Sendable {
     /// How many blocks may be compressed or decompressed at once. Memory for a write or a
     /// read stays below about `2 × maxBlocksInFlight × blockSize`, whatever the snapshot's size.
     public var maxBlocksInFlight: Int = max(2, 2 * Self.processorCount)
+    /// How many dedicated threads compress or decompress the blocks of one write or read;
+    /// by default one per core. They do only that CPU work: every file operation is issued
+    /// in order by the writer or reader itself. 0 does the work on the caller's task, with
+    /// no threads at all, as a deterministic simulation needs.
+    public var workerThreads: Int = Self.processorCount
     /// While a snapshot is written, a background thread syncs the file after every this many
     /// bytes, so the disk flushes while the cores compress and the final sync is short.
     /// 0 syncs only at the end.
@@ -44,6 +49,7 @@ public struct SnapshotOptions: Sendable {
             throw .invalidArgument("compression level \(compressionLevel) is outside 0...9")
         }
         guard maxBlocksInFlight >= 1 else { throw .invalidArgument("maxBlocksInFlight must be at least 1") }
+        guard workerThreads >= 0 else { throw .invalidArgument("workerThreads must not be negative") }
         guard syncInterval >= 0 else { throw .invalidArgument("syncInterval must not be negative") }
         guard retainedCount >= 1 else { throw .invalidArgument("retainedCount must be at least 1") }
         guard maxMetadataSize >= 0, maxMetadataSize <= SnapshotFormat.maxMetadataSize else {

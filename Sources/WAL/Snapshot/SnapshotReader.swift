@@ -2,8 +2,9 @@ import DequeModule
 
 /// Streams a snapshot's uncompressed bytes, block by block, checking every block's CRC.
 ///
-/// Blocks are read and CRC-checked in order on the caller's task, then inflated by up to
-/// `maxBlocksInFlight` tasks at once, and handed out in order. A damaged block, header or
+/// Blocks are read and CRC-checked in order on the caller's task (every file operation
+/// comes from there), then inflated ahead by `workerThreads` dedicated threads, at most
+/// `maxBlocksInFlight` blocks at once, and handed out in order. A damaged block, header or
 /// trailer is reported as `SnapshotError.corruption` naming the file and the block; no byte
 /// of a damaged block is ever returned. The header and trailer are checked on open, and
 /// the totals once the last block is read, so a truncated or spliced file fails too.
@@ -16,7 +17,9 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     private let fileSystem: FS
     private let file: FS.FileHandle
     private var scanner: BlockScanner<FS>
-    private var pending = Deque<(ordinal: UInt64, offset: Int64, task: Task<[UInt8]?, Never>)>()
+    /// The blocks handed to `workers`, in order, for naming one that fails to inflate.
+    private var pending = Deque<(ordinal: UInt64, offset: Int64)>()
+    private let workers: BlockWorkers<[UInt8]?>
     private let maxInFlight: Int
     private var isOpen = true
     private var scanFinished = false
@@ -35,6 +38,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
         self.fileSystem = fileSystem
         self.file = file
         self.maxInFlight = Swift.max(1, options.maxBlocksInFlight)
+        self.workers = BlockWorkers(threadCount: Swift.min(options.workerThreads, self.maxInFlight))
         let name = path.split(separator: "/").last.map(String.init) ?? path
         self.descriptor = SnapshotDescriptor(fileName: name, header: scanner.header, fileSize: scanner.fileSize)
     }
@@ -46,7 +50,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     public func makeAsyncIterator() -> SnapshotReader<FS> { self }
 
     /// The next block of uncompressed bytes, or nil at the end of the snapshot. Runs on the
-    /// caller's actor; blocks are inflated on other threads.
+    /// caller's actor; blocks are inflated on the worker threads.
     nonisolated(nonsending) public func next() async throws(SnapshotError) -> [UInt8]? {
         try await next(isolation: #isolation)
     }
@@ -62,12 +66,12 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
             close()
             throw error
         }
-        guard let (ordinal, offset, task) = pending.popFirst() else {
+        guard let (ordinal, offset) = pending.popFirst() else {
             reachedEnd = true
             close()
             return nil
         }
-        guard let bytes = await task.value else {
+        guard let bytes = await workers.next() else {
             let path = scanner.path
             close()
             throw .corruption(
@@ -87,7 +91,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
     public func close() {
         guard isOpen else { return }
         isOpen = false
-        for entry in pending { entry.task.cancel() }
+        workers.stop()
         pending.removeAll()
         fileSystem.closeFile(file)
     }
@@ -100,14 +104,13 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
                 return
             }
             if block.frame.isRaw {
-                let bytes = block.payload
-                pending.append((block.ordinal, block.offset, Task { bytes }))
+                workers.submit(finished: block.payload)
             } else {
                 let count = block.frame.uncompressedCount
                 let payload = block.payload
-                let task = Task.detached { payload.withUnsafeBytes { Inflate.decompress($0, count: count) } }
-                pending.append((block.ordinal, block.offset, task))
+                workers.submit { payload.withUnsafeBytes { Inflate.decompress($0, count: count) } }
             }
+            pending.append((block.ordinal, block.offset))
         }
     }
 }

@@ -1,13 +1,13 @@
-import DequeModule
-
 /// Streams a snapshot's bytes into a temporary file, compressing blocks on all cores.
 ///
 /// Bytes are cut into blocks of `SnapshotOptions.blockSize`; each full block is compressed
-/// by its own task while the caller keeps writing, and compressed blocks are written to the
-/// file strictly in order. At most `maxBlocksInFlight` blocks are being compressed at once:
-/// when that many are pending, `write` waits for the oldest and writes it out, so memory
-/// stays bounded however large the snapshot is. A dedicated thread syncs the file every
-/// `syncInterval` bytes, so the disk flushes while the cores compress.
+/// and checksummed by one of `workerThreads` dedicated threads while the caller keeps
+/// writing, and this writer writes the compressed blocks to the file strictly in order, on
+/// the caller's task: every file operation comes from one place, in a deterministic order.
+/// At most `maxBlocksInFlight` blocks are being compressed at once: when that many are
+/// pending, `write` suspends until the oldest is done and writes it out, so memory stays
+/// bounded however large the snapshot is. A dedicated thread syncs the file every
+/// `syncInterval` bytes (never, if it is 0), so the disk flushes while the cores compress.
 ///
 /// The store creates writers (`SnapshotStore.write`) and owns their files: a writer's file
 /// becomes a snapshot only when the store has synced and renamed it.
@@ -20,7 +20,7 @@ public final class SnapshotWriter<FS: FileSystem> {
     private let maxInFlight: Int
     private var header: SnapshotHeader
     private var fill: [UInt8]
-    private var pending = Deque<Task<Deflate.EncodedBlock, Never>>()
+    private let workers: BlockWorkers<Deflate.EncodedBlock>
     private var nextOrdinal: UInt64 = 0
     private var offset: Int64
     private var blocksChecksum: UInt32 = 0
@@ -42,6 +42,7 @@ public final class SnapshotWriter<FS: FileSystem> {
         self.blockSize = options.blockSize
         self.level = Int32(options.compressionLevel)
         self.maxInFlight = options.maxBlocksInFlight
+        self.workers = BlockWorkers(threadCount: min(options.workerThreads, options.maxBlocksInFlight))
         self.header = SnapshotHeader(
             blockSize: options.blockSize, lastIndex: lastIndex, term: term, uncompressedSize: 0, compressedSize: 0,
             metadata: metadata)
@@ -54,8 +55,8 @@ public final class SnapshotWriter<FS: FileSystem> {
     }
 
     deinit {
-        // Abandoned without finish or abort: the compression tasks finish on their own, and
-        // the temporary file is removed the next time the store opens.
+        // Abandoned without finish or abort: the workers stop once released (they never
+        // touch the file), and the temporary file is removed the next time the store opens.
         // The sync thread must be done with the file before it is closed.
         _ = syncer?.finish()
         if isOpen { fileSystem.closeFile(file) }
@@ -67,32 +68,46 @@ public final class SnapshotWriter<FS: FileSystem> {
     }
 
     /// Appends bytes to the snapshot.
+    ///
+    /// Whole blocks of `bytes` are compressed where they are, without a copy, so the
+    /// workers may keep `bytes` alive until those blocks are written.
     nonisolated(nonsending) public func write(_ bytes: ArraySlice<UInt8>) async throws(SnapshotError) {
         guard isOpen else { throw .closed }
         var rest = bytes
         while !rest.isEmpty {
-            let taken = min(rest.count, blockSize - fill.count)
-            fill.append(contentsOf: rest.prefix(taken))
-            rest = rest.dropFirst(taken)
-            if fill.count == blockSize { try await submitBlock() }
+            if fill.isEmpty && rest.count >= blockSize {
+                try await submit(rest.prefix(blockSize))
+                rest = rest.dropFirst(blockSize)
+            } else {
+                let taken = min(rest.count, blockSize - fill.count)
+                fill.append(contentsOf: rest.prefix(taken))
+                rest = rest.dropFirst(taken)
+                if fill.count == blockSize { try await submitFill() }
+            }
         }
         bytesWritten += UInt64(bytes.count)
     }
 
-    nonisolated(nonsending) private func submitBlock() async throws(SnapshotError) {
-        let block = fill
+    nonisolated(nonsending) private func submitFill() async throws(SnapshotError) {
+        let block = fill[...]
         fill = []
         fill.reserveCapacity(blockSize)
+        try await submit(block)
+    }
+
+    /// Hands `block` to the workers, then writes out every block that is done, waiting for
+    /// the oldest while `maxBlocksInFlight` are pending.
+    nonisolated(nonsending) private func submit(_ block: ArraySlice<UInt8>) async throws(SnapshotError) {
         let ordinal = nextOrdinal
         let level = level
         nextOrdinal += 1
-        pending.append(Task.detached { Deflate.encodeBlock(block, ordinal: ordinal, level: level) })
-        while pending.count >= maxInFlight { try await writeOldest() }
+        workers.submit { Deflate.encodeBlock(block, ordinal: ordinal, level: level) }
+        while workers.pendingCount >= maxInFlight { try append(await workers.next()) }
+        while let done = workers.nextIfFinished() { try append(done) }
     }
 
-    nonisolated(nonsending) private func writeOldest() async throws(SnapshotError) {
-        guard let task = pending.popFirst() else { return }
-        let block = await task.value
+    /// Writes the next block in order to the file.
+    private func append(_ block: Deflate.EncodedBlock) throws(SnapshotError) {
         do { try fileSystem.write(block.bytes, to: file, at: offset) } catch { throw SnapshotError(error) }
         offset += Int64(block.bytes.count)
         unsyncedBytes += block.bytes.count
@@ -108,8 +123,8 @@ public final class SnapshotWriter<FS: FileSystem> {
     /// Returns the header written and the file's size.
     nonisolated(nonsending) func finish() async throws(SnapshotError) -> (header: SnapshotHeader, fileSize: Int64) {
         guard isOpen else { throw .closed }
-        if !fill.isEmpty { try await submitBlock() }
-        while !pending.isEmpty { try await writeOldest() }
+        if !fill.isEmpty { try await submitFill() }
+        while workers.pendingCount > 0 { try append(await workers.next()) }
         header.compressedSize = UInt64(offset - Int64(header.encodedSize))
         let trailer = SnapshotTrailer(
             blockCount: nextOrdinal, uncompressedSize: header.uncompressedSize, blocksChecksum: blocksChecksum)
@@ -126,9 +141,9 @@ public final class SnapshotWriter<FS: FileSystem> {
         return (header, offset + Int64(SnapshotFormat.trailerSize))
     }
 
-    /// Stops writing: waits for blocks being compressed, then closes and removes the file.
+    /// Stops writing: stops the workers, then closes and removes the file.
     nonisolated(nonsending) func abort() async {
-        while let task = pending.popFirst() { _ = await task.value }
+        workers.stop()
         _ = syncer?.finish()
         guard isOpen else { return }
         isOpen = false
