@@ -61,6 +61,7 @@ final class SimulatedNode {
         configuration.wal.segmentSize = tuning.segmentSize
         configuration.wal.logger = Self.silent
         configuration.snapshots.syncInterval = 0
+        configuration.snapshots.workerThreads = 0
         configuration.snapshots.blockSize = 1024
         configuration.snapshots.logger = Self.silent
         lastCommit = 0

@@ -30,6 +30,7 @@ public final class ThroughputCluster {
             configuration.wal.execution = .callingThread
             configuration.wal.logger = silent
             configuration.snapshots.syncInterval = 0
+            configuration.snapshots.workerThreads = 0
             configuration.snapshots.logger = silent
             cluster.engines.append(
                 try await Engine.open(

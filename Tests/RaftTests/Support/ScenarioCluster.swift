@@ -60,6 +60,7 @@ final class ScenarioCluster {
         configuration.wal.segmentSize = 8192
         configuration.wal.logger = Self.silent
         configuration.snapshots.syncInterval = 0
+        configuration.snapshots.workerThreads = 0
         configuration.snapshots.blockSize = 512
         configuration.snapshots.logger = Self.silent
         member.configure(&configuration)
