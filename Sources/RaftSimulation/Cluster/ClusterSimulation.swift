@@ -75,6 +75,9 @@ public final class ClusterSimulation {
         let end = options.faultTicks + options.livenessTicks
         while now < end && report.violations.isEmpty {
             now += 1
+            // A run rarely suspends on its own; yielding now and then lets other tasks on the
+            // cooperative pool (other tests, a progress display) make progress meanwhile.
+            if now % 1_000 == 0 { await Task.yield() }
             if now == options.faultTicks + 1 { beginLivenessPhase() }
             if !inLivenessPhase {
                 for line in nemesis.step(&network, at: now, leader: currentLeader?.id) { trace(line) }
