@@ -2,7 +2,7 @@ import Raft
 
 /// The transport a simulated node sends through: envelopes wait in an outbox, which the
 /// harness moves into the `SimulatedNetwork` after every input.
-public struct SimulatedTransport: Transport {
+struct SimulatedTransport: Transport {
     let outbox: Outbox
 
     /// Envelopes sent and not yet collected, in order.
@@ -15,7 +15,7 @@ public struct SimulatedTransport: Transport {
         }
     }
 
-    public func send(_ envelope: Envelope) {
+    func send(_ envelope: Envelope) {
         outbox.envelopes.append(envelope)
     }
 }
