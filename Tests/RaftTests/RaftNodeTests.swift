@@ -96,6 +96,46 @@ import WAL
         await #expect(throws: RaftNodeError.self) { _ = try await nodes[1]!.propose([1]) }
     }
 
+    /// Requests beyond the bound fail at once with `.overloaded`, even after the node has
+    /// been ticking for a while (ticks must not count against the bound).
+    @Test func requestsBeyondTheBoundFailFastWithOverloaded() async throws {
+        let transport = LocalTransport()
+        var configuration = Self.configuration(id: 1, voters: [1], tick: .milliseconds(1), snapshotEvery: 1_000)
+        configuration.maxPendingProposals = 4
+        let node = Node(
+            configuration: configuration, fileSystem: SimulatedFileSystem(seed: 5), stateMachine: KVStateMachine(),
+            transport: transport, clock: ContinuousClock())
+        try await withThrowingTaskGroup { group in
+            group.addTask { try await node.run() }
+            guard await leader(of: [1: node]) != nil else {
+                Issue.record("no leader")
+                node.shutdown()
+                return
+            }
+            // Long enough for hundreds of ticks, more than the requests below.
+            try await Task.sleep(for: .milliseconds(600))
+            // Far more requests than the bound, issued at once: some must be refused.
+            let outcomes = await withTaskGroup(of: Bool.self) { requests in
+                for number in 0..<200 {
+                    requests.addTask {
+                        do throws(RaftNodeError) {
+                            _ = try await node.propose(KVCommand.put(key: "k", value: [UInt8(number % 256)]).encoded())
+                            return true
+                        } catch {
+                            guard case .overloaded = error else { return true }
+                            return false
+                        }
+                    }
+                }
+                return await requests.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.contains(false), "no request was refused as overloaded")
+            #expect(outcomes.contains(true), "no request got through")
+            node.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
     @Test func aNodeRestartedFromItsDiskKeepsEverythingAcknowledged() async throws {
         let fileSystem = SimulatedFileSystem(seed: 9)
         func single() -> RaftNode<SimulatedFileSystem, KVStateMachine, LocalTransport, ContinuousClock> {

@@ -97,7 +97,8 @@ where C.Duration == Duration {
                     }
                 }
                 for await command in commands {
-                    queued.subtract(1, ordering: .relaxed)
+                    // Ticks come from the ticker, which does not count them.
+                    if case .tick = command {} else { queued.subtract(1, ordering: .relaxed) }
                     await handle(command, engine)
                     latestStatus.withLock { $0 = engine.status }
                     if engine.failure != nil { break }
