@@ -23,6 +23,9 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     let wal: WriteAheadLog<FS>
     let store: SnapshotStore<FS>
     var replica: RaftReplica<WALLogStorage<FS>>
+    /// Where the storage records a failed read; the same object the storage holds, kept
+    /// here so the Ready loop checks it without copying the storage out of the core.
+    let readFailure: ReadFailure
     /// The application's state; read it only between inputs (or in a read's completion).
     package internal(set) var stateMachine: SM
     let transport: T
@@ -157,6 +160,7 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         self.wal = wal
         self.store = store
         self.replica = replica
+        self.readFailure = replica.storage.readFailure
         self.stateMachine = stateMachine
         self.transport = transport
         self.logger = configuration.logger
@@ -230,7 +234,7 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// Carries out every `Ready` the core has, then takes a snapshot if one is due.
     nonisolated(nonsending) func drive() async {
         while failure == nil {
-            if let error = replica.storage.readFailure.error { return stop(error) }
+            if let error = readFailure.error { return stop(error) }
             guard replica.hasReady else { break }
             let ready = replica.ready()
             await carryOut(ready)

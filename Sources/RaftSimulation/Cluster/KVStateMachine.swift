@@ -57,13 +57,3 @@ final class AppliedLog {
         return commands
     }
 }
-
-/// FNV-1a, 64-bit: a stable hash (Swift's `Hasher` is seeded per process).
-func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x0000_0100_0000_01b3
-    }
-    return hash
-}

@@ -1,4 +1,3 @@
-import Logging
 import Raft
 import RaftCore
 import WAL
@@ -46,8 +45,8 @@ final class SimulatedNode {
     /// Recovers the node from its disk.
     func start(seed: UInt64, tuning: SimulatedNodeTuning) async throws(RaftNodeError) {
         incarnation += 1
-        var configuration = RaftNodeConfiguration(
-            id: id, directory: "/node", bootstrap: bootstrap, randomSeed: seed ^ (incarnation &* 0x2545_F491_4F6C_DD1D))
+        var configuration = RaftNodeConfiguration.simulated(
+            id: id, bootstrap: bootstrap, randomSeed: seed ^ (incarnation &* 0x2545_F491_4F6C_DD1D))
         configuration.raft.electionTicks = 10
         configuration.raft.heartbeatTicks = 1
         configuration.raft.maxMessageBytes = tuning.maxMessageBytes
@@ -56,14 +55,8 @@ final class SimulatedNode {
         configuration.snapshotChunkSize = tuning.snapshotChunkSize
         configuration.snapshotResendTicks = 8
         configuration.readTimeoutTicks = 40
-        configuration.logger = Self.silent
-        configuration.wal.execution = .callingThread
         configuration.wal.segmentSize = tuning.segmentSize
-        configuration.wal.logger = Self.silent
-        configuration.snapshots.syncInterval = 0
-        configuration.snapshots.workerThreads = 0
         configuration.snapshots.blockSize = 1024
-        configuration.snapshots.logger = Self.silent
         lastCommit = 0
         lastCheckedApplied = .max
         engine = try await Engine.open(
@@ -80,8 +73,6 @@ final class SimulatedNode {
         _ = outbox.take()
         state = .down(until: tick)
     }
-
-    private static let silent = Logger(label: "raft-sim", factory: { _ in SwiftLogNoOpLogHandler() })
 }
 
 /// Sizes that make a short simulation exercise rollover, snapshots and chunked transfer.

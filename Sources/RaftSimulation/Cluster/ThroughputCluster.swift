@@ -1,4 +1,3 @@
-import Logging
 import Raft
 import RaftCore
 import WAL
@@ -20,18 +19,11 @@ public final class ThroughputCluster {
     /// Starts the cluster and elects node 1.
     public static func start() async throws -> ThroughputCluster {
         let cluster = ThroughputCluster()
-        let silent = Logger(label: "throughput", factory: { _ in SwiftLogNoOpLogHandler() })
         for id in 1...3 as ClosedRange<NodeID> {
-            var configuration = RaftNodeConfiguration(
-                id: id, directory: "/node", bootstrap: .newCluster(voters: [1, 2, 3]), randomSeed: id)
+            var configuration = RaftNodeConfiguration.simulated(
+                id: id, bootstrap: .newCluster(voters: [1, 2, 3]), randomSeed: id)
             configuration.raft.electionTicks = id == 1 ? 2 : 1_000
             configuration.snapshotEntryThreshold = 50_000
-            configuration.logger = silent
-            configuration.wal.execution = .callingThread
-            configuration.wal.logger = silent
-            configuration.snapshots.syncInterval = 0
-            configuration.snapshots.workerThreads = 0
-            configuration.snapshots.logger = silent
             cluster.engines.append(
                 try await Engine.open(
                     configuration: configuration, fileSystem: SimulatedFileSystem(seed: id),

@@ -62,11 +62,7 @@ public struct KVStore: Sendable, Hashable {
 
     /// A 64-bit FNV-1a hash of ``snapshotBytes()``, for comparing replicas cheaply.
     public var digest: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in snapshotBytes() {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        return hash
+        fnv1a(snapshotBytes())
     }
 
     private var sortedKeys: [String] {

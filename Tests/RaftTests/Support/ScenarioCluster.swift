@@ -1,4 +1,3 @@
-import Logging
 import Raft
 import RaftCore
 import RaftSimulation
@@ -52,17 +51,11 @@ final class ScenarioCluster {
 
     func start(_ id: NodeID) async throws(RaftNodeError) {
         let member = member(id)
-        var configuration = RaftNodeConfiguration(
-            id: id, directory: "/node", bootstrap: .newCluster(voters: voters), randomSeed: id &* 7919)
+        var configuration = RaftNodeConfiguration.simulated(
+            id: id, bootstrap: .newCluster(voters: voters), randomSeed: id &* 7919)
         configuration.raft.electionTicks = 10
-        configuration.logger = Self.silent
-        configuration.wal.execution = .callingThread
         configuration.wal.segmentSize = 8192
-        configuration.wal.logger = Self.silent
-        configuration.snapshots.syncInterval = 0
-        configuration.snapshots.workerThreads = 0
         configuration.snapshots.blockSize = 512
-        configuration.snapshots.logger = Self.silent
         member.configure(&configuration)
         member.engine = try await Engine.open(
             configuration: configuration, fileSystem: member.fileSystem, stateMachine: KVStateMachine(),
@@ -124,6 +117,4 @@ final class ScenarioCluster {
     final class Outcome {
         var result: Result<KVResult, RaftNodeError>?
     }
-
-    private static let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 }
