@@ -15,8 +15,8 @@ import WAL
     final class LocalTransport: Transport, Sendable {
         let nodes = Mutex<[NodeID: Node]>([:])
 
-        func send(_ envelope: Envelope) {
-            nodes.withLock { $0[envelope.to] }?.receive(envelope)
+        func send(_ envelopes: [Envelope]) {
+            for envelope in envelopes { nodes.withLock { $0[envelope.to] }?.receive(envelope) }
         }
     }
 

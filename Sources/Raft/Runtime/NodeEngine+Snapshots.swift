@@ -127,9 +127,10 @@ extension NodeEngine {
         }
         transfer.lastActivity = ticks
         outgoingTransfers[follower] = transfer
-        transport.send(
+        transport.send([
             .snapshotChunk(
-                SnapshotChunkMessage(message: transfer.message, fileSize: transfer.reader.fileSize, chunk: chunk)))
+                SnapshotChunkMessage(message: transfer.message, fileSize: transfer.reader.fileSize, chunk: chunk))
+        ])
     }
 
     func handleSnapshotAck(_ ack: SnapshotAck) {
@@ -176,11 +177,12 @@ extension NodeEngine {
         let message = chunk.message
         guard let snapshot = message.snapshot else { return }
         func acknowledge(_ nextOffset: Int64, rejected: Bool = false) {
-            transport.send(
+            transport.send([
                 .snapshotAck(
                     SnapshotAck(
                         from: configuration.id, to: message.from, term: message.term, snapshotIndex: snapshot.index,
-                        nextOffset: nextOffset, rejected: rejected)))
+                        nextOffset: nextOffset, rejected: rejected))
+            ])
         }
         // A stale leader's transfer is refused; the core answers its term in other messages.
         guard message.term >= replica.term else { return acknowledge(0, rejected: true) }

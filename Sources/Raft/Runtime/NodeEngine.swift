@@ -193,6 +193,13 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         await drive()
     }
 
+    /// Tells the core that envelopes to `peer` were probably lost.
+    nonisolated(nonsending) package func reportUnreachable(_ peer: NodeID) async {
+        guard failure == nil else { return }
+        replica.reportUnreachable(peer)
+        await drive()
+    }
+
     /// Closes the log and the snapshot transfers. Later inputs are ignored.
     nonisolated(nonsending) package func close() async {
         if failure == nil { stop(.shutDown) }
@@ -322,13 +329,16 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     }
 
     private func send(_ messages: [Message]) {
+        var envelopes: [Envelope] = []
+        envelopes.reserveCapacity(messages.count)
         for message in messages {
             if message.kind == .snapshot {
                 startSnapshotTransfer(message)
             } else {
-                transport.send(.raft(message))
+                envelopes.append(.raft(message))
             }
         }
+        if !envelopes.isEmpty { transport.send(envelopes) }
     }
 
     /// A leader that stepped down fails what waits on it: the outcome of its proposals is

@@ -24,7 +24,7 @@ import WAL
 /// Failure is closed: if the log or the snapshot store fails (EIO, a full disk, corruption),
 /// the node stops, every waiting request fails with `RaftNodeError.stopped(cause:)`, and
 /// `run` throws. Restart it to recover from disk.
-public final class RaftNode<FS: FileSystem, SM: StateMachine, T: Transport & Sendable, C: Clock>: Service, Sendable
+public final class RaftNode<FS: FileSystem, SM: StateMachine, T: Transport & Sendable, C: Clock>: Service, EnvelopeSink
 where C.Duration == Duration {
     /// What the node was started with.
     public let configuration: RaftNodeConfiguration
@@ -40,6 +40,7 @@ where C.Duration == Duration {
     private enum Command: Sendable {
         case tick
         case receive(Envelope)
+        case unreachable(NodeID)
         case propose([UInt8], @Sendable (Result<SM.Output, RaftNodeError>) -> Void)
         case read(@Sendable (SM) -> Void, @Sendable (RaftNodeError) -> Void)
         case changeMembership(ConfChange, @Sendable (Result<Void, RaftNodeError>) -> Void)
@@ -48,7 +49,7 @@ where C.Duration == Duration {
 
         func fail(_ error: RaftNodeError) {
             switch self {
-            case .tick, .receive: break
+            case .tick, .receive, .unreachable: break
             case .propose(_, let completion): completion(.failure(error))
             case .read(_, let failure): failure(error)
             case .changeMembership(_, let completion), .transferLeadership(_, let completion):
@@ -128,6 +129,8 @@ where C.Duration == Duration {
             await engine.tick()
         case .receive(let envelope):
             await engine.receive(envelope)
+        case .unreachable(let peer):
+            await engine.reportUnreachable(peer)
         case .propose(let data, let completion):
             await engine.propose(data) { completion($0) }
         case .read(let query, let failure):
@@ -158,6 +161,11 @@ where C.Duration == Duration {
     /// Hands the node an envelope another node sent it.
     public func receive(_ envelope: Envelope) {
         enqueue(.receive(envelope), bounded: false)
+    }
+
+    /// Tells the node that envelopes to `peer` were probably lost.
+    public func reportUnreachable(_ peer: NodeID) {
+        enqueue(.unreachable(peer), bounded: false)
     }
 
     private func enqueue(_ command: Command, bounded: Bool) {

@@ -15,7 +15,7 @@ struct SimulatedTransport: Transport {
         }
     }
 
-    func send(_ envelope: Envelope) {
-        outbox.envelopes.append(envelope)
+    func send(_ envelopes: [Envelope]) {
+        outbox.envelopes.append(contentsOf: envelopes)
     }
 }

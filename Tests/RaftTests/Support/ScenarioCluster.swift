@@ -28,7 +28,7 @@ final class ScenarioCluster {
 
     struct QueueTransport: Transport {
         let queue: Queue
-        func send(_ envelope: Envelope) { queue.envelopes.append(envelope) }
+        func send(_ envelopes: [Envelope]) { queue.envelopes.append(contentsOf: envelopes) }
     }
 
     let voters: Set<NodeID>
