@@ -5,43 +5,102 @@ extension NodeEngine {
     /// Proposes a command; `completion` runs with the state machine's output once it is
     /// applied, or with the reason it will not be (or may not have been).
     nonisolated(nonsending) package func propose(_ command: [UInt8], completion: @escaping ProposalCompletion) async {
-        if let refusal = refusal(proposing: true) { return completion(.failure(refusal)) }
-        guard !command.isEmpty else { return completion(.failure(.emptyCommand)) }
-        do throws(RaftError) { try replica.propose(command) } catch { return completion(.failure(Self.map(error))) }
-        track(.command(completion))
+        stepProposals([(command, completion)])
         await drive()
+    }
+
+    /// Proposes several commands as one batch (see `stepProposals`), then drives the loop.
+    nonisolated(nonsending) package func propose(batch: [(command: [UInt8], completion: ProposalCompletion)]) async {
+        stepProposals(batch)
+        await drive()
+    }
+
+    /// Proposes several commands as one batch: the core appends them together, and they go
+    /// to the log in one write and to followers in as few appends as the limits allow.
+    /// Commands beyond `maxPendingProposals` fail with `.overloaded`.
+    func stepProposals(_ batch: [(command: [UInt8], completion: ProposalCompletion)]) {
+        guard !batch.isEmpty else { return }
+        if let refusal = refusal(proposing: true) {
+            for proposal in batch { proposal.completion(.failure(refusal)) }
+            return
+        }
+        var accepted: [(command: [UInt8], completion: ProposalCompletion)] = []
+        accepted.reserveCapacity(batch.count)
+        for proposal in batch {
+            if proposal.command.isEmpty {
+                proposal.completion(.failure(.emptyCommand))
+            } else if proposals.count + accepted.count >= configuration.maxPendingProposals {
+                proposal.completion(.failure(.overloaded))
+            } else {
+                accepted.append(proposal)
+            }
+        }
+        guard !accepted.isEmpty else { return }
+        let first = replica.lastIndex + 1
+        do throws(RaftError) { try replica.propose(batch: accepted.map(\.command)) } catch {
+            let mapped = Self.map(error)
+            for proposal in accepted { proposal.completion(.failure(mapped)) }
+            return
+        }
+        let now = ContinuousClock.now
+        for (offset, proposal) in accepted.enumerated() {
+            proposals[first + UInt64(offset)] = PendingProposal(
+                term: replica.term, proposedAt: now, waiter: .command(proposal.completion))
+        }
     }
 
     /// Proposes a membership change; `completion` runs once it is applied.
     nonisolated(nonsending) package func changeMembership(_ change: ConfChange, completion: @escaping Completion) async {
+        stepChangeMembership(change, completion: completion)
+        await drive()
+    }
+
+    func stepChangeMembership(_ change: ConfChange, completion: @escaping Completion) {
         if let refusal = refusal(proposing: true) { return completion(.failure(refusal)) }
+        guard proposals.count < configuration.maxPendingProposals else { return completion(.failure(.overloaded)) }
         do throws(RaftError) { try replica.proposeConfChange(change) } catch {
             return completion(.failure(Self.map(error)))
         }
-        track(.membership(completion))
-        await drive()
+        proposals[replica.lastIndex] = PendingProposal(
+            term: replica.term, proposedAt: .now, waiter: .membership(completion))
     }
 
     /// Starts a linearizable read (ReadIndex); `completion` runs once the state machine has
     /// applied everything committed when the read began, so reading it then is linearizable.
     /// Works on followers too: they ask the leader for its commit index.
     nonisolated(nonsending) package func read(completion: @escaping Completion) async {
-        if let refusal = refusal(proposing: false) { return completion(.failure(refusal)) }
-        guard reads.count < configuration.maxPendingReads else { return completion(.failure(.overloaded)) }
-        let context = reads.register(completion, deadline: ticks + UInt64(configuration.readTimeoutTicks))
-        do throws(RaftError) { try replica.readIndex(context: context) } catch {
-            reads.fail(context: context, Self.map(error))
+        stepReads([completion])
+        await drive()
+    }
+
+    /// Starts linearizable reads that arrived together: they share one ReadIndex round
+    /// (one heartbeat round on the leader, one request to it on a follower).
+    func stepReads(_ completions: [Completion]) {
+        guard !completions.isEmpty else { return }
+        if let refusal = refusal(proposing: false) {
+            for completion in completions { completion(.failure(refusal)) }
             return
         }
-        await drive()
+        let room = max(0, configuration.maxPendingReads - reads.count)
+        for completion in completions.dropFirst(room) { completion(.failure(.overloaded)) }
+        let admitted = Array(completions.prefix(room))
+        guard !admitted.isEmpty else { return }
+        let context = reads.register(admitted, deadline: ticks + UInt64(configuration.readTimeoutTicks))
+        do throws(RaftError) { try replica.readIndex(context: context) } catch {
+            reads.fail(context: context, Self.map(error))
+        }
     }
 
     /// Asks the leader to hand leadership to `target`. Returns once the request is made;
     /// watch `status` for the outcome.
     nonisolated(nonsending) package func transferLeadership(to target: NodeID) async throws(RaftNodeError) {
+        try stepTransferLeadership(to: target)
+        await drive()
+    }
+
+    func stepTransferLeadership(to target: NodeID) throws(RaftNodeError) {
         if let failure { throw .stopped(cause: failure) }
         do throws(RaftError) { try replica.transferLeadership(to: target) } catch { throw Self.map(error) }
-        await drive()
     }
 
     /// Takes a snapshot now, if anything was applied since the last one. Returns its index.
@@ -56,14 +115,8 @@ extension NodeEngine {
         if let failure { return .stopped(cause: failure) }
         if proposing {
             guard replica.role == .leader else { return .notLeader(leader: replica.leader) }
-            guard proposals.count < configuration.maxPendingProposals else { return .overloaded }
         }
         return nil
-    }
-
-    /// Records the waiter of the entry the core just appended.
-    private func track(_ waiter: PendingProposal.Waiter) {
-        proposals[replica.lastIndex] = PendingProposal(term: replica.term, proposedAt: .now, waiter: waiter)
     }
 
     static func map(_ error: RaftError) -> RaftNodeError {
@@ -82,33 +135,36 @@ extension NodeEngine {
 }
 
 /// Reads waiting for a leader's confirmation (by context), then for the state machine to
-/// reach their index.
+/// reach their index. Reads that arrived together share one context, so one ReadIndex round
+/// confirms them all (etcd's `linearizableReadLoop` does the same).
 struct PendingReads {
     typealias Completion = (Result<Void, RaftNodeError>) -> Void
 
     private var nextContext: UInt64 = 1
-    private var unconfirmed: [UInt64: (deadline: UInt64, completion: Completion)] = [:]
-    /// Confirmed reads, sorted by index.
-    private var confirmed: [(index: UInt64, deadline: UInt64, completion: Completion)] = []
+    private var unconfirmed: [UInt64: (deadline: UInt64, completions: [Completion])] = [:]
+    /// Confirmed rounds, sorted by index.
+    private var confirmed: [(index: UInt64, deadline: UInt64, completions: [Completion])] = []
+    /// Reads waiting, for the bound.
+    private(set) var count = 0
 
-    var count: Int { unconfirmed.count + confirmed.count }
-
-    mutating func register(_ completion: @escaping Completion, deadline: UInt64) -> [UInt8] {
+    mutating func register(_ completions: [Completion], deadline: UInt64) -> [UInt8] {
         let context = nextContext
         nextContext += 1
-        unconfirmed[context] = (deadline, completion)
+        unconfirmed[context] = (deadline, completions)
+        count += completions.count
         return Self.encode(context)
     }
 
     mutating func fail(context: [UInt8], _ error: RaftNodeError) {
-        guard let id = Self.decode(context), let read = unconfirmed.removeValue(forKey: id) else { return }
-        read.completion(.failure(error))
+        guard let id = Self.decode(context), let round = unconfirmed.removeValue(forKey: id) else { return }
+        finish(round.completions, .failure(error))
     }
 
     mutating func confirm(_ states: [ReadState]) {
+        guard !states.isEmpty else { return }
         for state in states {
-            guard let id = Self.decode(state.context), let read = unconfirmed.removeValue(forKey: id) else { continue }
-            confirmed.append((state.index, read.deadline, read.completion))
+            guard let id = Self.decode(state.context), let round = unconfirmed.removeValue(forKey: id) else { continue }
+            confirmed.append((state.index, round.deadline, round.completions))
         }
         confirmed.sort { $0.index < $1.index }
     }
@@ -117,7 +173,7 @@ struct PendingReads {
         let ready = confirmed.prefix { $0.index <= applied }
         guard !ready.isEmpty else { return }
         confirmed.removeFirst(ready.count)
-        for read in ready { read.completion(.success(())) }
+        for round in ready { finish(round.completions, .success(())) }
     }
 
     /// Fails reads past their deadline: unconfirmed ones, and confirmed ones this node has
@@ -125,17 +181,22 @@ struct PendingReads {
     mutating func expire(now: UInt64) {
         guard count > 0 else { return }
         let expired = unconfirmed.filter { $0.value.deadline <= now }.keys.sorted()
-        var timedOut = expired.compactMap { unconfirmed.removeValue(forKey: $0)?.completion }
-        timedOut += confirmed.filter { $0.deadline <= now }.map(\.completion)
+        var timedOut = expired.compactMap { unconfirmed.removeValue(forKey: $0)?.completions }
+        timedOut += confirmed.filter { $0.deadline <= now }.map(\.completions)
         confirmed.removeAll { $0.deadline <= now }
-        for completion in timedOut { completion(.failure(.readTimedOut)) }
+        for completions in timedOut { finish(completions, .failure(.readTimedOut)) }
     }
 
     mutating func failAll(_ error: RaftNodeError) {
-        let waiting = unconfirmed.sorted { $0.key < $1.key }.map(\.value.completion) + confirmed.map(\.completion)
+        let waiting = unconfirmed.sorted { $0.key < $1.key }.map(\.value.completions) + confirmed.map(\.completions)
         unconfirmed = [:]
         confirmed = []
-        for completion in waiting { completion(.failure(error)) }
+        for completions in waiting { finish(completions, .failure(error)) }
+    }
+
+    private mutating func finish(_ completions: [Completion], _ result: Result<Void, RaftNodeError>) {
+        count -= completions.count
+        for completion in completions { completion(result) }
     }
 
     private static func encode(_ id: UInt64) -> [UInt8] {

@@ -1,18 +1,22 @@
+import DequeModule
 import Logging
 import RaftCore
 import WAL
 
 /// The body of a `RaftNode`: the consensus core joined to the write-ahead log, the snapshot
-/// store, the state machine and a transport, driven one input at a time.
+/// store, the state machine and a transport.
 ///
-/// It carries out each `Ready` in the persistence contract's order: messages that may go at
-/// once (a leader's appends) are sent first; entries and hard state go to the log as one
-/// batch with one fsync; only then go vote grants and append acknowledgements; then committed
-/// entries are applied and waiting requests completed; then the core hears that it is done.
+/// It carries out each `Ready` in the persistence contract's order, pipelined (see `drive`):
+/// messages that may go at once (a leader's appends) are sent first; entries and hard state
+/// go to the log as one batch with one fsync, and the engine goes on taking inputs while a
+/// few batches are in flight; once a batch is durable, in order, vote grants and append
+/// acknowledgements go out, committed entries are applied, waiting requests complete, and
+/// the core hears that it is done.
 ///
 /// The engine is confined to one task and holds no clock and no randomness of its own, so the
-/// deterministic simulator drives the very same code as `RaftNode`, input by input, over
-/// `SimulatedFileSystem` with the log in `.callingThread` mode.
+/// deterministic simulator drives the very same code as `RaftNode`, over `SimulatedFileSystem`
+/// with the log in `.callingThread` mode and writes held until the simulator releases them
+/// (`WriteScheduling.held`).
 package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// Completes a proposal with the state machine's output.
     package typealias ProposalCompletion = (Result<SM.Output, RaftNodeError>) -> Void
@@ -44,6 +48,20 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     var appliedBytesSinceSnapshot = 0
     var lastRole: Role = .follower
 
+    // The pipeline (NodeEngine+Pipeline.swift).
+    let writes: WriteScheduling
+    /// `Ready`s taken and not yet both finished and durable, oldest first.
+    var batches: Deque<PipelinedBatch> = []
+    /// Batches whose write is not yet durable.
+    var writesInFlight = 0
+    var nextBatchID: UInt64 = 0
+    /// A `Ready` that must wait until nothing else is in flight.
+    var barrier: Ready?
+    /// The hard state of the last batch handed to the log.
+    var lastSubmittedHardState: RaftCore.HardState
+    /// Writes the simulator has not released yet (`WriteScheduling.held`).
+    var heldWrites: Deque<HeldWrite> = []
+
     /// A request waiting for its entry to be applied.
     struct PendingProposal {
         var term: UInt64
@@ -67,9 +85,13 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// `stateMachine`, and rejoins with the durable term and vote. The committed entries after
     /// the snapshot are re-applied by the first inputs' `Ready`s.
     package static func open(
-        configuration: RaftNodeConfiguration, fileSystem: FS, stateMachine: consuming SM, transport: T
+        configuration: RaftNodeConfiguration, fileSystem: FS, stateMachine: consuming SM, transport: T,
+        writes: WriteScheduling
     ) async throws(RaftNodeError) -> NodeEngine {
         let logger = configuration.logger
+        do { try createDirectories(configuration.directory, fileSystem: fileSystem) } catch {
+            throw .storage(error.code == .noSpace ? .diskFull(error) : .ioFailure(error))
+        }
         let wal: WriteAheadLog<FS>
         do {
             wal = try WriteAheadLog(
@@ -122,7 +144,17 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
             ])
         return NodeEngine(
             configuration: configuration, wal: wal, store: store, replica: replica, stateMachine: machine,
-            transport: transport)
+            transport: transport, writes: writes)
+    }
+
+    /// Creates `path` and its missing parents, so a node may start in a directory that does not
+    /// exist yet.
+    private static func createDirectories(_ path: String, fileSystem: FS) throws(FileSystemError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            try fileSystem.createDirectory(prefix)
+        }
     }
 
     /// Founds a new cluster: the empty state machine becomes the snapshot at index 1, term
@@ -154,8 +186,10 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
 
     private init(
         configuration: RaftNodeConfiguration, wal: WriteAheadLog<FS>, store: SnapshotStore<FS>,
-        replica: RaftReplica<WALLogStorage<FS>>, stateMachine: consuming SM, transport: T
+        replica: RaftReplica<WALLogStorage<FS>>, stateMachine: consuming SM, transport: T, writes: WriteScheduling
     ) {
+        self.writes = writes
+        self.lastSubmittedHardState = replica.hardState
         self.configuration = configuration
         self.wal = wal
         self.store = store
@@ -169,18 +203,31 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
 
     // MARK: Inputs
 
+    // Each input has a form that only steps it into the core, so `RaftNode` can step
+    // everything queued and then take one `Ready` for all of it, and a form that also drives
+    // the `Ready` loop, for callers that feed one input at a time (the simulator, tests).
+
     /// Advances the core's clock by one tick.
     nonisolated(nonsending) package func tick() async {
+        stepTick()
+        await drive()
+    }
+
+    func stepTick() {
         guard failure == nil else { return }
         ticks += 1
         replica.tick()
         expireReads()
         resendStalledTransfers()
-        await drive()
     }
 
     /// Handles an envelope from another node.
     nonisolated(nonsending) package func receive(_ envelope: Envelope) async {
+        await stepReceive(envelope)
+        await drive()
+    }
+
+    nonisolated(nonsending) func stepReceive(_ envelope: Envelope) async {
         guard failure == nil, envelope.to == configuration.id else { return }
         switch envelope {
         case .raft(let message):
@@ -190,14 +237,17 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         case .snapshotAck(let ack):
             handleSnapshotAck(ack)
         }
-        await drive()
     }
 
     /// Tells the core that envelopes to `peer` were probably lost.
     nonisolated(nonsending) package func reportUnreachable(_ peer: NodeID) async {
+        stepUnreachable(peer)
+        await drive()
+    }
+
+    func stepUnreachable(_ peer: NodeID) {
         guard failure == nil else { return }
         replica.reportUnreachable(peer)
-        await drive()
     }
 
     /// Closes the log and the snapshot transfers. Later inputs are ignored.
@@ -236,114 +286,13 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// The term of the stored entry at `index`, for `snapshotIndex...lastIndex`.
     package func storedTerm(at index: UInt64) -> UInt64? { replica.storage.term(at: index) }
 
-    // MARK: The Ready loop
+    /// Broken internal invariants the core counted; zero unless there is a bug.
+    package var invariantViolations: UInt64 { replica.invariantViolations }
 
-    /// Carries out every `Ready` the core has, then takes a snapshot if one is due.
-    nonisolated(nonsending) func drive() async {
-        while failure == nil {
-            if let error = readFailure.error { return stop(error) }
-            guard replica.hasReady else { break }
-            let ready = replica.ready()
-            await carryOut(ready)
-        }
-        guard failure == nil else { return }
-        await snapshotIfDue()
-    }
-
-    nonisolated(nonsending) private func carryOut(_ ready: Ready) async {
-        send(ready.messages)
-        if ready.needsPersistence {
-            let started = ContinuousClock.now
-            do throws(RaftNodeError) { try await persist(ready) } catch { return stop(error) }
-            metrics.recordPersist(entries: ready.entries.count, duration: ContinuousClock.now - started)
-        }
-        send(ready.messagesAfterPersist)
-        if let snapshot = ready.snapshot {
-            do throws(RaftNodeError) { try await restoreReceivedSnapshot(snapshot) } catch { return stop(error) }
-        }
-        do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
-        reads.confirm(ready.readStates)
-        replica.advance(ready)
-        serveReads()
-        noticeRoleChange(ready)
-        metrics.recordLag(commit: replica.commitIndex, applied: replica.appliedIndex)
-    }
-
-    /// Step 1 of the contract: the snapshot, the entries and the hard state, durably.
-    nonisolated(nonsending) private func persist(_ ready: Ready) async throws(RaftNodeError) {
-        if let snapshot = ready.snapshot {
-            try await recordReceivedSnapshot(snapshot)
-        }
-        let records = ready.entries.map(EntryRecord.record)
-        if let first = ready.entries.first, first.index <= wal.lastAcceptedIndex {
-            // A conflicting suffix from an old leader; it was never committed.
-            do { try await wal.truncateSuffix(after: first.index - 1) } catch { throw .storage(error) }
-        }
-        var hardState = ready.hardState.map(EntryRecord.walHardState)
-        #if RAFT_PLANTED_BUG_FORGET_VOTE
-        // Planted bug, for proving the simulator catches it: the vote is not persisted.
-        hardState?.vote = 0
-        #endif
-        if !records.isEmpty || hardState != nil {
-            do { try await wal.append(records, hardState: hardState) } catch { throw .storage(error) }
-        }
-        replica.updateStorage { $0.append(ready.entries) }
-    }
-
-    /// Step 3: applies committed entries and completes the proposals waiting for them.
-    private func apply(_ entries: [Entry]) throws(RaftNodeError) {
-        guard !entries.isEmpty else { return }
-        var commands: [CommittedCommand] = []
-        for entry in entries where entry.kind == .normal && !entry.data.isEmpty {
-            commands.append(CommittedCommand(index: entry.index, term: entry.term, data: entry.data))
-        }
-        let outputs: [SM.Output]
-        do { outputs = try stateMachine.apply(commands) } catch { throw .stateMachineFailed("\(error)") }
-        guard outputs.count == commands.count else {
-            throw .stateMachineFailed("apply returned \(outputs.count) outputs for \(commands.count) commands")
-        }
-        var output = zip(commands.map(\.index), outputs).makeIterator()
-        var next = output.next()
-        for entry in entries {
-            appliedBytesSinceSnapshot += entry.byteSize
-            var result: SM.Output?
-            if let (index, value) = next, index == entry.index {
-                result = value
-                next = output.next()
-            }
-            complete(entry, output: result)
-        }
-    }
-
-    private func complete(_ entry: Entry, output: SM.Output?) {
-        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
-        guard pending.term == entry.term else { return pending.fail(.proposalDropped(index: entry.index)) }
-        metrics.recordCommit(latency: ContinuousClock.now - pending.proposedAt)
-        switch pending.waiter {
-        case .command(let completion):
-            // Commands are never empty (an empty entry is a leader's no-op), so each has an output.
-            completion(output.map { .success($0) } ?? .failure(.proposalDropped(index: entry.index)))
-        case .membership(let completion):
-            completion(.success(()))
-        }
-    }
-
-    private func send(_ messages: [Message]) {
-        var envelopes: [Envelope] = []
-        envelopes.reserveCapacity(messages.count)
-        for message in messages {
-            if message.kind == .snapshot {
-                startSnapshotTransfer(message)
-            } else {
-                envelopes.append(.raft(message))
-            }
-        }
-        if !envelopes.isEmpty { transport.send(envelopes) }
-    }
-
-    /// A leader that stepped down fails what waits on it: the outcome of its proposals is
-    /// unknown, since the next leader may still commit them.
-    private func noticeRoleChange(_ ready: Ready) {
+    /// A leader that stepped down fails what waits on it at once: the outcome of its
+    /// proposals is unknown, since the next leader may still commit them. Checked after every
+    /// input, since a step-down (check-quorum, a higher term) need not produce a `Ready`.
+    func noticeRoleChange() {
         defer { lastRole = replica.role }
         if lastRole != .leader && replica.role == .leader { metrics.recordElectionWon() }
         guard lastRole == .leader, replica.role != .leader else { return }

@@ -37,6 +37,20 @@ public struct RaftNodeConfiguration: Sendable {
     public var snapshotMaxResends = 5
     /// Proposals (and membership changes) waiting to be applied; beyond it, `.overloaded`.
     public var maxPendingProposals = 8192
+    /// Requests queued for the node's loop and not yet taken by it; beyond it, a request
+    /// fails at once with `.overloaded`.
+    public var maxQueuedRequests = 8192
+    /// Envelopes from peers queued for the node's loop; beyond it (or beyond
+    /// `maxQueuedEnvelopeBytes`) an envelope is dropped and counted, as a lost message.
+    public var maxQueuedEnvelopes = 8192
+    /// Bytes of queued envelopes, roughly; see `maxQueuedEnvelopes`.
+    public var maxQueuedEnvelopeBytes = 64 << 20
+    /// At most this many requests, and this many envelopes, are stepped into the core before
+    /// one `Ready` is taken for all of them.
+    public var maxInputsPerBatch = 4096
+    /// Log writes in flight at once: the loop keeps taking inputs and sending appends while
+    /// they are, and finishes them in order. A small number: a deep pipeline defeats batching.
+    public var maxBatchesInFlight = 4
     /// Reads waiting for confirmation or apply; beyond it, `.overloaded`.
     public var maxPendingReads = 8192
     /// A read not confirmed by a leader within this many ticks fails with `.readTimedOut`.

@@ -36,6 +36,11 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
     case shutDown
     /// `run()` was called on a node that already ran; make a new `RaftNode` to restart.
     case alreadyStarted
+    /// A request was made before `run()` was called; nothing was done.
+    case notStarted
+    /// The caller's task was cancelled while it waited. For a proposal or a membership
+    /// change the outcome is unknown: it may still be applied.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -56,6 +61,8 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
         case .stopped(let cause): "node stopped: \(cause)"
         case .shutDown: "node is shut down"
         case .alreadyStarted: "this node already ran; create a new RaftNode to restart it"
+        case .notStarted: "the node is not running: call run() (or run it in a ServiceGroup) first; nothing was done"
+        case .cancelled: "cancelled while waiting; a proposal's outcome is unknown (it may still be applied)"
         }
     }
 }

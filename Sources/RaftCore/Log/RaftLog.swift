@@ -10,6 +10,9 @@ struct RaftLog<Storage: LogStorage> {
     var applying: UInt64
     /// The highest index the application reported applied.
     var applied: UInt64
+    /// Broken internal invariants seen (a commit beyond the log); zero unless the core
+    /// has a bug. Counted rather than trapped on, so release builds report them.
+    var violations: UInt64 = 0
 
     init(storage: Storage, committed: UInt64, applied: UInt64) {
         let first = storage.firstIndex
@@ -88,10 +91,14 @@ struct RaftLog<Storage: LogStorage> {
     }
 
     mutating func commit(to index: UInt64) {
-        if index > committed {
-            assert(index <= lastIndex, "commit beyond the log")
-            committed = index
+        guard index > committed else { return }
+        guard index <= lastIndex else {
+            violations += 1
+            assertionFailure("commit \(index) beyond the last index \(lastIndex)")
+            committed = lastIndex
+            return
         }
+        committed = index
     }
 
     /// The entries `from..<to`, bounded by `maxBytes` (at least one), or `nil`

@@ -23,7 +23,11 @@ extension RaftReplica {
     mutating func applyConfChange(_ entry: Entry) {
         guard let change = ConfChange(decoding: entry.data),
               case .success(let configuration) = ConfChanger.apply(change, to: tracker.configuration)
-        else { return }
+        else {
+            // Changes are validated when proposed, one at a time, against the configuration
+            // they will apply to, so a committed one that does not apply is a core bug.
+            return violated("committed configuration change at \(entry.index) does not apply")
+        }
         tracker.switchTo(configuration, nextIndex: log.lastIndex + 1)
         if (role == .candidate || role == .preCandidate) && !configuration.isVoter(id) {
             // Removed mid-campaign: a non-voter must not become leader.

@@ -8,6 +8,21 @@ extension RaftReplica {
             || !log.nextCommittedEntries(maxBytes: 1).isEmpty
     }
 
+    /// Reports that `state`, handed out in an earlier `Ready`, is durable.
+    /// Only the commit index a leader has made durable is advertised to
+    /// followers (see `advertisedCommit`), so a higher one goes out now.
+    public mutating func hardStateDurable(_ state: HardState) {
+        guard state.term > persistedHardState.term
+            || (state.term == persistedHardState.term && state.commit >= persistedHardState.commit)
+        else { return }
+        let advertisedBefore = advertisedCommit
+        persistedHardState = state
+        if role == .leader && advertisedCommit > advertisedBefore {
+            // The commit index is durable now; let the followers apply.
+            broadcastAppend()
+        }
+    }
+
     /// Collects what the runtime must persist, send and apply, and marks it
     /// as handed out. Hand the result back to ``advance(_:)`` once done.
     public mutating func ready() -> Ready {
@@ -39,14 +54,14 @@ extension RaftReplica {
     /// leader's own entries and a candidate's own vote now count), its
     /// messages were sent, and its committed entries were applied (so the
     /// configuration changes among them take effect).
+    ///
+    /// A `Ready` whose only durable change is a higher commit index (see
+    /// ``Ready/onlyAdvancesCommit(after:)``) may be advanced before that
+    /// write is durable: pass it with `hardState` set to `nil`, and report
+    /// the hard state with ``hardStateDurable(_:)`` once it is.
     public mutating func advance(_ ready: Ready) {
-        let advertisedBefore = advertisedCommit
         if let state = ready.hardState {
-            persistedHardState = state
-        }
-        if role == .leader && advertisedCommit > advertisedBefore {
-            // The commit index is durable now; let the followers apply.
-            broadcastAppend()
+            hardStateDurable(state)
         }
         if let snapshot = ready.snapshot {
             log.unstable.stableSnapshot(index: snapshot.index)
@@ -58,6 +73,8 @@ extension RaftReplica {
             if role == .leader { acknowledgeOwnEntries() }
         }
         if let last = ready.committedEntries.last {
+            let committed = log.committed
+            if last.index > committed { violated("applied \(last.index) beyond commit \(committed)") }
             for entry in ready.committedEntries where entry.kind == .configChange {
                 applyConfChange(entry)
             }

@@ -148,9 +148,10 @@ extension RaftReplica {
             progress.inflights.free(through: message.index)
         }
         tracker.progress[message.from] = progress
-        if maybeCommit() {
-            broadcastAppend()
-        } else if wasPaused {
+        // A new commit index is not sent from here: followers learn it once the leader has
+        // made it durable (`hardStateDurable`), so an append now would carry nothing new.
+        maybeCommit()
+        if wasPaused {
             sendAppend(to: message.from)
         }
         // Keep the pipeline full while there are entries and window room.
@@ -191,7 +192,8 @@ extension RaftReplica {
         guard var own = tracker.progress[id] else { return }
         if own.acknowledge(through: log.lastPersistedIndex) {
             tracker.progress[id] = own
-            if maybeCommit() { broadcastAppend() }
+            // Followers learn the new commit once it is durable (`hardStateDurable`).
+            maybeCommit()
         }
     }
 

@@ -98,6 +98,19 @@ public struct RaftReplica<Storage: LogStorage> {
     /// Messages dropped as malformed, inconsistent or from unknown nodes.
     public internal(set) var droppedMessages: UInt64 = 0
 
+    /// Broken internal invariants seen: a commit beyond the last index, applied beyond
+    /// commit, a committed membership change that does not apply. Input never causes one
+    /// (bad input is dropped and counted in ``droppedMessages``); a non-zero count is a bug
+    /// in the core, which the simulator and the randomized tests assert never happens.
+    /// Counted rather than trapped on in release builds (debug builds also assert).
+    public var invariantViolations: UInt64 { log.violations }
+
+    /// Records a broken internal invariant.
+    mutating func violated(_ invariant: @autoclosure () -> String) {
+        log.violations += 1
+        assertionFailure(invariant())
+    }
+
     /// Creates (or restarts) a node from its durable state.
     ///
     /// - Parameters:

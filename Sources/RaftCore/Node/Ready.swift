@@ -48,4 +48,17 @@ public struct Ready: Sendable, Hashable {
     public var needsPersistence: Bool {
         hardState != nil || snapshot != nil || !entries.isEmpty
     }
+
+    /// Whether the only change to make durable is a higher commit index, with
+    /// the term and vote of `previous` (the hard state of the `Ready` before
+    /// this one). The commit index needs no fsync before apply: entries are
+    /// committed once a quorum holds them, and after a restart the commit
+    /// index is recomputed (at least the snapshot's index, the leader
+    /// re-teaches the rest). So the runtime may apply and advance such a
+    /// `Ready` at once and let the write ride with the next batch (see
+    /// ``RaftReplica/advance(_:)``).
+    public func onlyAdvancesCommit(after previous: HardState) -> Bool {
+        guard let hardState, snapshot == nil, entries.isEmpty else { return false }
+        return hardState.term == previous.term && hardState.vote == previous.vote
+    }
 }

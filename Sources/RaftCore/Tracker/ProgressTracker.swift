@@ -22,7 +22,12 @@ struct ProgressTracker: Sendable {
         for id in members {
             let isLearner = !configuration.isVoter(id)
             if progress[id] == nil {
-                progress[id] = makeProgress(next: nextIndex, isLearner: isLearner)
+                // A member just added has had no chance to answer yet: it counts as active
+                // until the next check-quorum round, or a leader that adds a voter it never
+                // contacted would depose itself at the next check.
+                var fresh = makeProgress(next: nextIndex, isLearner: isLearner)
+                fresh.recentActive = true
+                progress[id] = fresh
             } else {
                 progress[id]?.isLearner = isLearner
             }

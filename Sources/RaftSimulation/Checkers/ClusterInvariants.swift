@@ -33,6 +33,9 @@ struct ClusterInvariants {
                 highestApplied = max(highestApplied, command.index)
             }
         }
+        if engine.invariantViolations > 0 {
+            problems.append("internal invariant: n\(node.id)'s core counted \(engine.invariantViolations) broken invariants")
+        }
         let commit = engine.commitIndex
         if commit < node.lastCommit {
             problems.append("commit index of n\(node.id) went back from \(node.lastCommit) to \(commit)")

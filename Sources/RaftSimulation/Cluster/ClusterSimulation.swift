@@ -38,6 +38,9 @@ public final class ClusterSimulation {
     /// Until when leader churn goes on, and how long a leader lasts in it.
     var churnUntil: UInt64 = 0
     var churnGrace: UInt64 = 1
+    /// The chance, per node and tick, that its log makes what it holds durable; drawn per
+    /// seed, so some runs have fast disks and some slow ones with writes in flight for ticks.
+    let diskSpeed: Double
 
     /// Prepares a run; `run()` carries it out.
     public init(options: SimulationOptions) {
@@ -52,6 +55,7 @@ public final class ClusterSimulation {
             segmentSize: Int.random(in: 4096...65536, using: &random),
             maxMessageBytes: [1, 64, 1024, 1 << 20][Int.random(in: 0..<4, using: &random)],
             maxInflightMessages: [1, 2, 8, 256][Int.random(in: 0..<4, using: &random)])
+        diskSpeed = [0.25, 0.5, 0.8, 1.0][Int.random(in: 0..<4, using: &random)]
         let ids = (1...NodeID(nodeCount)).map { $0 }
         network = SimulatedNetwork(seed: random.next(), faults: networkFaults)
         nemesis = NetworkNemesis(nodes: ids, faults: networkFaults, seed: random.next())
@@ -85,6 +89,7 @@ public final class ClusterSimulation {
             }
             await restartDueNodes()
             await deliverMessages()
+            await completeWrites()
             await tickNodes()
             await workload.step(at: now, simulation: self)
             await membership.step(at: now, simulation: self)
@@ -131,6 +136,19 @@ public final class ClusterSimulation {
         for delivery in network.deliver(at: now) {
             guard let node = nodes[delivery.to], node.isUp, let engine = node.engine else { continue }
             await engine.receive(delivery.payload)
+            afterInput(node)
+        }
+    }
+
+    /// Lets each node's log make some of its held writes durable, oldest first: the
+    /// simulated disk completes writes later than they were made, and a crash before then
+    /// loses them.
+    private func completeWrites() async {
+        for node in sortedNodes() where node.isUp {
+            guard let engine = node.engine, engine.heldWriteCount > 0 else { continue }
+            guard Double.random(in: 0..<1, using: &random) < diskSpeed else { continue }
+            let count = Bool.random(using: &random) ? Int.max : Int.random(in: 1...engine.heldWriteCount, using: &random)
+            await engine.releaseHeldWrites(count)
             afterInput(node)
         }
     }

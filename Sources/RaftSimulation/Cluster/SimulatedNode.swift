@@ -61,7 +61,7 @@ final class SimulatedNode {
         lastCheckedApplied = .max
         engine = try await Engine.open(
             configuration: configuration, fileSystem: fileSystem, stateMachine: KVStateMachine(),
-            transport: SimulatedTransport(outbox: outbox))
+            transport: SimulatedTransport(outbox: outbox), writes: .held)
         state = .up
     }
 

@@ -27,7 +27,8 @@ public final class ThroughputCluster {
             cluster.engines.append(
                 try await Engine.open(
                     configuration: configuration, fileSystem: SimulatedFileSystem(seed: id),
-                    stateMachine: KVStateMachine(), transport: SimulatedTransport(outbox: cluster.outbox)))
+                    stateMachine: KVStateMachine(), transport: SimulatedTransport(outbox: cluster.outbox),
+                    writes: .held))
         }
         for _ in 0..<100 where cluster.engines[0].role != .leader {
             await cluster.engines[0].tick()
@@ -44,23 +45,28 @@ public final class ThroughputCluster {
         var proposed = 0
         let before = applied
         while proposed < count {
+            var proposals: [(command: [UInt8], completion: Engine.ProposalCompletion)] = []
             for _ in 0..<min(batch, count - proposed) {
                 let command = KVCommand.put(key: "k\(proposed % 1024)", value: value).encoded()
-                await engines[leader].propose(command) { [weak self] result in
-                    if case .success = result { self?.applied += 1 }
-                }
+                proposals.append((command, { [weak self] result in if case .success = result { self?.applied += 1 } }))
                 proposed += 1
             }
+            await engines[leader].propose(batch: proposals)
             await deliver()
         }
         return applied - before
     }
 
-    /// Delivers every envelope, and everything it causes, until the network is quiet.
+    /// Delivers every envelope and completes every write (the disk takes no time), and
+    /// everything they cause, until the cluster is quiet.
     private func deliver() async {
         while true {
+            for engine in engines where engine.heldWriteCount > 0 { await engine.releaseHeldWrites() }
             let envelopes = outbox.take()
-            guard !envelopes.isEmpty else { return }
+            guard !envelopes.isEmpty else {
+                if engines.allSatisfy({ $0.heldWriteCount == 0 }) { return }
+                continue
+            }
             for envelope in envelopes {
                 await engines[Int(envelope.to) - 1].receive(envelope)
             }

@@ -59,7 +59,7 @@ final class ScenarioCluster {
         member.configure(&configuration)
         member.engine = try await Engine.open(
             configuration: configuration, fileSystem: member.fileSystem, stateMachine: KVStateMachine(),
-            transport: QueueTransport(queue: queue))
+            transport: QueueTransport(queue: queue), writes: .held)
     }
 
     /// Kills a node: its unsynced writes are lost or torn.
@@ -69,14 +69,25 @@ final class ScenarioCluster {
         member.engine = nil
     }
 
-    /// Delivers everything in flight, and what that sends, until the network is quiet.
+    /// Completes every held write and delivers everything in flight, and what that causes,
+    /// until the cluster is quiet.
     func deliverAll() async {
         var rounds = 0
-        while !queue.envelopes.isEmpty && rounds < 10_000 {
+        while rounds < 10_000 {
             rounds += 1
+            await completeWrites()
+            guard !queue.envelopes.isEmpty else { return }
             let envelope = queue.envelopes.removeFirst()
             guard filter(envelope), let engine = engine(envelope.to) else { continue }
             await engine.receive(envelope)
+        }
+    }
+
+    /// Makes every node's held writes durable (a disk with no latency).
+    func completeWrites() async {
+        for id in members.keys.sorted() {
+            guard let engine = engine(id), engine.heldWriteCount > 0 else { continue }
+            await engine.releaseHeldWrites()
         }
     }
 
