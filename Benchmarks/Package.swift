@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -49,6 +51,17 @@ let package = Package(
             ],
             path: "Benchmarks/RuntimeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Three RaftNodes on a real disk under N concurrent proposers, beside a raw fdatasync
+        // loop: a load generator with its own report, not a microbenchmark.
+        .executableTarget(
+            name: "ClusterLoad",
+            dependencies: [
+                .product(name: "Raft", package: root),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ClusterLoad"
         ),
         // The single-stream zlib baseline calls compress2/uncompress directly.
         .systemLibrary(name: "CZlibBenchmark", path: "Sources/CZlibBenchmark", pkgConfig: "zlib"),
