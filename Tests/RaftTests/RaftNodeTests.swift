@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Raft
 import RaftCore
@@ -14,8 +15,11 @@ import WAL
     /// Delivers envelopes straight into the addressed node's inbox.
     final class LocalTransport: Transport, Sendable {
         let nodes = Mutex<[NodeID: Node]>([:])
+        /// While set, every envelope is lost.
+        let cut = Atomic<Bool>(false)
 
         func send(_ envelopes: [Envelope]) {
+            guard !cut.load(ordering: .relaxed) else { return }
             for envelope in envelopes { nodes.withLock { $0[envelope.to] }?.receive(envelope) }
         }
     }
@@ -164,5 +168,88 @@ import WAL
                 try await group.waitForAll()
             }
         }
+    }
+
+    /// Issue 10, finding 8: a cancelled caller stops waiting at once, with an error that says
+    /// the outcome is unknown, even though its proposal may still be in the node.
+    @Test func cancellingAProposalEndsTheWaitWithCancelled() async throws {
+        let transport = LocalTransport()
+        var nodes: [NodeID: Node] = [:]
+        for id in [1, 2, 3] as [NodeID] {
+            // Slow ticks: check-quorum would only depose the cut-off leader after seconds.
+            let configuration = Self.configuration(id: id, voters: [1, 2, 3], tick: .milliseconds(50), snapshotEvery: 1_000)
+            nodes[id] = Node(
+                configuration: configuration, fileSystem: SimulatedFileSystem(seed: id), stateMachine: KVStateMachine(),
+                transport: transport, clock: ContinuousClock())
+        }
+        transport.nodes.withLock { $0 = nodes }
+        try await withThrowingTaskGroup { group in
+            for node in nodes.values { group.addTask { try await node.run() } }
+            guard let leaderID = await leader(of: nodes), let leader = nodes[leaderID] else {
+                Issue.record("no leader")
+                for node in nodes.values { node.shutdown() }
+                return
+            }
+            transport.cut.store(true, ordering: .relaxed)
+            let waiting = Task { try await leader.propose(KVCommand.put(key: "k", value: [1]).encoded()) }
+            try await Task.sleep(for: .milliseconds(50))
+            waiting.cancel()
+            let outcome = await waiting.result
+            guard case .failure(let error) = outcome, case .cancelled? = error as? RaftNodeError else {
+                Issue.record("expected .cancelled, got \(outcome)")
+                for node in nodes.values { node.shutdown() }
+                return
+            }
+            #expect(RaftNodeError.cancelled.description.contains("unknown"), "the error says the outcome is unknown")
+            for node in nodes.values { node.shutdown() }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Issue 10, finding 9: a request made before `run()` fails at once instead of waiting
+    /// for a loop that may never run.
+    @Test func aRequestBeforeRunFailsWithNotStarted() async {
+        let node = Node(
+            configuration: Self.configuration(id: 1, voters: [1], tick: .milliseconds(5), snapshotEvery: 100),
+            fileSystem: SimulatedFileSystem(seed: 31), stateMachine: KVStateMachine(), transport: LocalTransport(),
+            clock: ContinuousClock())
+        let proposal = await Task { try await node.propose([1]) }.result
+        guard case .failure(let proposeError) = proposal, case .notStarted? = proposeError as? RaftNodeError else {
+            Issue.record("propose: \(proposal)")
+            return
+        }
+        let read = await Task { try await node.read { $0.store["k"] } }.result
+        guard case .failure(let readError) = read, case .notStarted? = readError as? RaftNodeError else {
+            Issue.record("read: \(read)")
+            return
+        }
+    }
+
+    /// Issue 10, finding 9: `run()` creates a node directory that does not exist yet.
+    @Test func runCreatesAMissingNodeDirectory() async throws {
+        let base = "/tmp/raft-node-tests-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        var configuration = Self.configuration(id: 1, voters: [1], tick: .milliseconds(5), snapshotEvery: 100)
+        configuration.directory = base + "/deeper/n1"
+        let node = RaftNode(
+            configuration: configuration, fileSystem: PosixFileSystem(), stateMachine: KVStateMachine(),
+            transport: LocalTransport(), clock: ContinuousClock())
+        try await withThrowingTaskGroup { group in
+            group.addTask { try await node.run() }
+            var leading = false
+            for _ in 0..<2000 where !leading {
+                leading = node.status?.role == .leader
+                if !leading { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            guard leading else {
+                Issue.record("the node did not start in a missing directory: \(String(describing: node.status?.stopReason))")
+                node.shutdown()
+                return
+            }
+            #expect(try await node.propose(KVCommand.put(key: "k", value: [1]).encoded()) == .ok)
+            node.shutdown()
+            try await group.waitForAll()
+        }
+        #expect(FileManager.default.fileExists(atPath: base + "/deeper/n1/log"))
     }
 }

@@ -73,6 +73,12 @@ extension NodeEngine {
         await drive()
     }
 
+    /// Starts several reads as one ReadIndex round (see `stepReads`), then drives the loop.
+    nonisolated(nonsending) package func read(batch: [Completion]) async {
+        stepReads(batch)
+        await drive()
+    }
+
     /// Starts linearizable reads that arrived together: they share one ReadIndex round
     /// (one heartbeat round on the leader, one request to it on a follower).
     func stepReads(_ completions: [Completion]) {

@@ -113,6 +113,7 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         }
         let snapshot: SnapshotMetadata
         if let latest = store.latest {
+            try await dropEntriesConflicting(with: latest, wal: wal)
             // Finishes an install a crash interrupted; changes nothing after a completed one.
             do { try await store.completeInstall(latest, log: wal) } catch { throw .snapshot(error) }
             guard let members = ConfigurationCodec.decode(latest.descriptor.metadata) else {
@@ -145,6 +146,23 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         return NodeEngine(
             configuration: configuration, wal: wal, store: store, replica: replica, stateMachine: machine,
             transport: transport, writes: writes)
+    }
+
+    /// A crash after a snapshot received from a leader became durable, but before the log
+    /// recorded it, leaves the log of an older leader beside it. The log's entries after the
+    /// snapshot are kept only if the log holds the snapshot's last entry with the same term
+    /// (Raft's InstallSnapshot rule); otherwise they may conflict with the history the
+    /// snapshot is part of, and are dropped. A log that already starts after the snapshot was
+    /// recorded against it, so it is kept.
+    nonisolated(nonsending) private static func dropEntriesConflicting(
+        with snapshot: DurableSnapshot, wal: WriteAheadLog<FS>
+    ) async throws(RaftNodeError) {
+        let index = snapshot.lastIndex
+        guard wal.lastIndex > index, wal.firstIndex <= index else { return }
+        let stored: LogEntry
+        do { stored = try wal.entry(at: index) } catch { throw .storage(error) }
+        guard stored.term != snapshot.term else { return }
+        do { try await wal.truncateSuffix(after: wal.firstIndex - 1) } catch { throw .storage(error) }
     }
 
     /// Creates `path` and its missing parents, so a node may start in a directory that does not

@@ -36,6 +36,9 @@ final class ScenarioCluster {
     let queue = Queue()
     /// Decides, envelope by envelope, whether it is delivered (true) or dropped (false).
     var filter: (Envelope) -> Bool = { _ in true }
+    /// Nodes whose log writes stay in flight until a test releases them
+    /// (`engine(id)?.releaseHeldWrites()`); everyone else's complete at once.
+    var holdsWrites: Set<NodeID> = []
 
     init(voters: [NodeID], seed: UInt64, configure: @escaping (inout RaftNodeConfiguration) -> Void = { _ in }) async throws {
         self.voters = Set(voters)
@@ -85,7 +88,7 @@ final class ScenarioCluster {
 
     /// Makes every node's held writes durable (a disk with no latency).
     func completeWrites() async {
-        for id in members.keys.sorted() {
+        for id in members.keys.sorted() where !holdsWrites.contains(id) {
             guard let engine = engine(id), engine.heldWriteCount > 0 else { continue }
             await engine.releaseHeldWrites()
         }
