@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the simulator has teeth: builds raft-sim three times, each with one planted bug
+# Proves the simulator has teeth: builds raft-sim four times, each with one planted bug
 # (a compile-time condition normal builds never set), and checks that a sweep of seeds
 # catches each one (raft-sim exits 1 with a violation). Each build goes to its own scratch
 # folder, so the normal build is untouched.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-500}"
 status=0
-for bug in ACK_BEFORE_FSYNC COMMIT_OLD_TERM FORGET_VOTE; do
+for bug in ACK_BEFORE_FSYNC COMMIT_OLD_TERM FORGET_VOTE EARLY_SELF_ACK; do
     scratch=".build-planted-$(echo "$bug" | tr 'A-Z_' 'a-z-')"
     echo "== RAFT_PLANTED_BUG_$bug"
     swift build -c release --scratch-path "$scratch" -Xswiftc "-DRAFT_PLANTED_BUG_$bug" --product raft-sim >/dev/null 2>&1 \

@@ -20,9 +20,9 @@ struct PipelinedBatch {
     var ready: Ready
     /// Whether its write (if any) is durable.
     var durable: Bool
-    /// Whether its only write is a higher commit index, so it may finish before the write is
-    /// durable (clause 4 of the persistence contract).
-    let onlyAdvancesCommit: Bool
+    /// Whether it may finish before its write is durable: its only write is a higher commit
+    /// index (clause 4 of the persistence contract).
+    let finishesBeforeDurable: Bool
     /// Whether it was applied and handed back to the core.
     var finished = false
     let started: ContinuousClock.Instant
@@ -76,21 +76,22 @@ extension NodeEngine {
         }
         guard ready.needsPersistence else {
             batches.append(
-                PipelinedBatch(id: 0, ready: ready, durable: true, onlyAdvancesCommit: false, started: .now))
+                PipelinedBatch(id: 0, ready: ready, durable: true, finishesBeforeDurable: false, started: .now))
             return
         }
-        let onlyAdvancesCommit = ready.onlyAdvancesCommit(after: lastSubmittedHardState)
+        #if RAFT_PLANTED_BUG_EARLY_SELF_ACK
+        // Planted bug, for proving the simulator catches it: a leader finishes its batches
+        // before they are durable, so its own acknowledgement counts toward the commit quorum
+        // before the fsync (breaks clause 2 of the persistence contract).
+        let finishesBeforeDurable = ready.onlyAdvancesCommit(after: lastSubmittedHardState) || ready.role == .leader
+        #else
+        let finishesBeforeDurable = ready.onlyAdvancesCommit(after: lastSubmittedHardState)
+        #endif
         if let hardState = ready.hardState { lastSubmittedHardState = hardState }
         nextBatchID += 1
         let id = nextBatchID
-        var batch = PipelinedBatch(
-            id: id, ready: ready, durable: false, onlyAdvancesCommit: onlyAdvancesCommit, started: .now)
-        #if RAFT_PLANTED_BUG_EARLY_SELF_ACK
-        // Planted bug, for proving the simulator catches it: a leader treats its batch as
-        // durable when it is written, so its own acknowledgement counts toward the commit
-        // quorum before the fsync (breaks clause 2 of the persistence contract).
-        if ready.role == .leader { batch.durable = true }
-        #endif
+        let batch = PipelinedBatch(
+            id: id, ready: ready, durable: false, finishesBeforeDurable: finishesBeforeDurable, started: .now)
         batches.append(batch)
         writesInFlight += 1
         write(id: id, entries: ready.entries, hardState: ready.hardState)
@@ -159,7 +160,7 @@ extension NodeEngine {
         while position < batches.count, failure == nil {
             let batch = batches[position]
             if !batch.finished {
-                guard batch.durable || batch.onlyAdvancesCommit else { break }
+                guard batch.durable || batch.finishesBeforeDurable else { break }
                 finish(batch)
                 batches[position].finished = true
             }
@@ -170,7 +171,8 @@ extension NodeEngine {
 
     private func finish(_ batch: PipelinedBatch) {
         var ready = batch.ready
-        if batch.durable, !ready.entries.isEmpty {
+        if !ready.entries.isEmpty {
+            // Durable now: only batches without entries finish before they are.
             replica.updateStorage { $0.append(ready.entries) }
         }
         send(ready.messagesAfterPersist)
