@@ -60,6 +60,8 @@ public final class ThroughputCluster {
     private func deliver() async {
         while true {
             let envelopes = outbox.take()
+            let failures = outbox.takeCodecFailures()
+            precondition(failures.isEmpty, "the envelope codec failed: \(failures)")
             guard !envelopes.isEmpty else { return }
             for envelope in envelopes {
                 await engines[Int(envelope.to) - 1].receive(envelope)
