@@ -11,11 +11,11 @@ import WAL
 
     /// Genes from which ``EnvelopeGenes/envelope`` builds an envelope: shrinking the genes
     /// shrinks the envelope.
-    static let genes = Gen.uint64.array(of: 0...80)
+    static let genes = Gen.uint64().array(of: 0...80)
 
     @Test func randomEnvelopesRoundTripByteForByte() async {
         await propertyCheck(count: 400, input: Self.genes) { genes in
-            let envelope = EnvelopeGenes(genes).envelope()
+            let envelope = EnvelopeGenes.envelope(genes)
             do throws(EnvelopeCodecError) {
                 let frame = try codec.encode(envelope)
                 #expect(frame.count == EnvelopeCodec.frameSize(of: envelope))
@@ -29,7 +29,7 @@ import WAL
     }
 
     @Test func framesAppendedBackToBackSplitAtTheirAnnouncedSizes() throws {
-        let envelopes = (0..<20).map { EnvelopeGenes(seed: UInt64($0)).envelope() }
+        let envelopes = (0..<20).map { EnvelopeGenes.envelope(seed: UInt64($0)) }
         var stream: [UInt8] = []
         for envelope in envelopes { try codec.encode(envelope, appendingTo: &stream) }
         var decoded: [Envelope] = []
@@ -46,7 +46,7 @@ import WAL
 
     @Test func everyTruncationOfAValidFrameIsRefused() throws {
         for seed in 0..<24 {
-            let frame = try codec.encode(EnvelopeGenes(seed: UInt64(seed)).envelope())
+            let frame = try codec.encode(EnvelopeGenes.envelope(seed: UInt64(seed)))
             for length in 0..<frame.count {
                 #expect(throws: EnvelopeCodecError.self) { try codec.decode(Array(frame[..<length])) }
             }
@@ -55,7 +55,7 @@ import WAL
 
     @Test func everySingleByteChangeOfAValidFrameIsRefused() throws {
         for seed in 0..<24 {
-            let frame = try codec.encode(EnvelopeGenes(seed: UInt64(seed)).envelope())
+            let frame = try codec.encode(EnvelopeGenes.envelope(seed: UInt64(seed)))
             for position in frame.indices {
                 for mask: UInt8 in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xFF, 0x5A] {
                     var damaged = frame
@@ -72,7 +72,7 @@ import WAL
     @Test func damagedPayloadsInValidFramesAreRefusedOrCanonical() throws {
         var random = SplitMix64(seed: 0xC0DEC)
         for seed in 0..<60 {
-            let frame = try codec.encode(EnvelopeGenes(seed: UInt64(seed)).envelope())
+            let frame = try codec.encode(EnvelopeGenes.envelope(seed: UInt64(seed)))
             let kind = frame[5]
             let payload = Array(frame[EnvelopeCodec.headerSize..<frame.count - EnvelopeCodec.checksumSize])
             var candidates: [[UInt8]] = (0..<payload.count).map { Array(payload[..<$0]) }
@@ -175,13 +175,19 @@ struct EnvelopeGenes {
     private var genes: [UInt64]
     private var position = 0
 
-    init(_ genes: [UInt64]) {
+    private init(_ genes: [UInt64]) {
         self.genes = genes
     }
 
-    init(seed: UInt64) {
+    static func envelope(_ genes: [UInt64]) -> Envelope {
+        var builder = EnvelopeGenes(genes)
+        return builder.build()
+    }
+
+    /// An envelope from `20 + seed % 60` random genes.
+    static func envelope(seed: UInt64) -> Envelope {
         var random = SplitMix64(seed: seed)
-        genes = (0..<(20 + Int(seed % 60))).map { _ in random.next() }
+        return envelope((0..<(20 + Int(seed % 60))).map { _ in random.next() })
     }
 
     private mutating func next() -> UInt64 {
@@ -199,7 +205,7 @@ struct EnvelopeGenes {
         Set((0..<small(6)).map { _ in next() % 1000 + 1 })
     }
 
-    mutating func message() -> Message {
+    private mutating func message() -> Message {
         let kinds: [MessageKind] = [
             .append, .appendResponse, .heartbeat, .heartbeatResponse, .vote, .voteResponse, .preVote,
             .preVoteResponse, .snapshot, .timeoutNow, .readIndex, .readIndexResponse,
@@ -224,7 +230,7 @@ struct EnvelopeGenes {
         return message
     }
 
-    mutating func envelope() -> Envelope {
+    private mutating func build() -> Envelope {
         switch next() % 3 {
         case 0:
             return .raft(message())
