@@ -173,9 +173,17 @@ extension NodeEngine {
     /// Writes a chunk into the temporary file of the snapshot being received. Once the file is
     /// complete and verified it is installed durably, and only then does the core see the
     /// InstallSnapshot message; the log and the state machine follow in its `Ready`.
+    ///
+    /// Everything in the envelope is a peer's word, so it is checked here, once, before any
+    /// of it reaches the store: a chunk that is not from the leader this node follows in its
+    /// current term is dropped (a stale leader gets a rejecting acknowledgement), and one
+    /// whose fields no valid transfer produces is refused with a rejecting acknowledgement.
+    /// Only a failure of this node's own disk stops the node.
     nonisolated(nonsending) func receiveSnapshotChunk(_ chunk: SnapshotChunkMessage) async {
         let message = chunk.message
-        guard let snapshot = message.snapshot else { return }
+        guard message.kind == .snapshot, let snapshot = message.snapshot else {
+            return refuse(chunk, reason: "a snapshot chunk without an InstallSnapshot message")
+        }
         func acknowledge(_ nextOffset: Int64, rejected: Bool = false) {
             transport.send([
                 .snapshotAck(
@@ -186,13 +194,24 @@ extension NodeEngine {
         }
         // A stale leader's transfer is refused; the core answers its term in other messages.
         guard message.term >= replica.term else { return acknowledge(0, rejected: true) }
+        // Only the leader this node follows may install a snapshot. A newer term's leader is
+        // heard through its appends first; it resends the chunk after that.
+        guard message.term == replica.term, replica.leader == message.from else {
+            return refuse(chunk, reason: "not from the leader of the current term")
+        }
+        if let reason = Self.invalidity(of: chunk, maxChunkSize: store.options.maxChunkSize) {
+            refuse(chunk, reason: reason)
+            return acknowledge(0, rejected: true)
+        }
         if let latest = store.latest, latest.lastIndex == snapshot.index, latest.term == snapshot.term {
             // Already durable: the acknowledgement was lost, or the install interrupted.
             replica.step(message)
             return acknowledge(chunk.fileSize)
         }
-        if let current = incomingTransfer, current.index != snapshot.index || current.term != snapshot.term {
-            guard chunk.chunk.offset == 0 else { return acknowledge(0) }
+        if let current = incomingTransfer,
+            current.index != snapshot.index || current.term != snapshot.term || current.fileSize != chunk.fileSize
+        {
+            // Another snapshot (or the same one taken again, as another file): start over.
             current.receiver.abort()
             incomingTransfer = nil
         }
@@ -201,10 +220,11 @@ extension NodeEngine {
             do throws(SnapshotError) {
                 incomingTransfer = IncomingTransfer(
                     receiver: try store.makeReceiver(lastIndex: snapshot.index, term: snapshot.term),
-                    index: snapshot.index, term: snapshot.term)
+                    index: snapshot.index, term: snapshot.term, fileSize: chunk.fileSize)
             } catch {
-                if case .staleSnapshot = error { return acknowledge(0, rejected: true) }
-                return stop(.snapshot(error))
+                if error.isLocalFailure { return stop(.snapshot(error)) }
+                refuse(chunk, reason: "\(error)")
+                return acknowledge(0, rejected: true)
             }
         }
         guard let receiver = incomingTransfer?.receiver else { return }
@@ -216,7 +236,9 @@ extension NodeEngine {
             case .chunkOutOfOrder, .chunkConflict, .chunkChecksumMismatch:
                 return acknowledge(receiver.receivedBytes)
             default:
-                return stop(.snapshot(error))
+                if error.isLocalFailure { return stop(.snapshot(error)) }
+                refuse(chunk, reason: "\(error)")
+                return acknowledge(0, rejected: true)
             }
         }
         guard received >= chunk.fileSize else { return acknowledge(received) }
@@ -224,12 +246,55 @@ extension NodeEngine {
         do throws(SnapshotError) {
             _ = try receiver.finish()
         } catch {
-            guard case .corruption = error else { return stop(.snapshot(error)) }
+            if error.isLocalFailure { return stop(.snapshot(error)) }
             logger.warning("received snapshot failed its checks", metadata: ["error": "\(error)"])
             return acknowledge(0, rejected: true)
         }
         replica.step(message)
         acknowledge(chunk.fileSize)
+    }
+
+    /// Why no valid transfer could have produced `chunk`, or nil if its fields are plausible.
+    /// The snapshot must be one the log can continue after; the chunk must lie inside the
+    /// file it describes and within this node's chunk limit.
+    static func invalidity(of chunk: SnapshotChunkMessage, maxChunkSize: Int) -> String? {
+        guard let snapshot = chunk.message.snapshot else { return "no snapshot metadata" }
+        guard snapshot.index >= 1, snapshot.index <= WriteAheadLog<FS>.largestIndex else {
+            return "snapshot index \(snapshot.index) is outside 1...\(WriteAheadLog<FS>.largestIndex)"
+        }
+        guard snapshot.term >= 1, snapshot.term <= chunk.message.term else {
+            return "snapshot term \(snapshot.term) is outside 1...\(chunk.message.term) (the sender's term)"
+        }
+        let bytes = chunk.chunk.bytes.count
+        guard bytes <= maxChunkSize else {
+            return "chunk of \(bytes) bytes exceeds this node's limit of \(maxChunkSize) (SnapshotOptions.maxChunkSize)"
+        }
+        guard chunk.fileSize > 0 else { return "file size \(chunk.fileSize) is not positive" }
+        guard chunk.chunk.offset >= 0, chunk.chunk.offset <= chunk.fileSize - Int64(bytes) else {
+            return "chunk of \(bytes) bytes at offset \(chunk.chunk.offset) lies outside a file of \(chunk.fileSize) bytes"
+        }
+        return nil
+    }
+
+    /// Drops a peer's chunk that this node cannot use, and counts it.
+    private func refuse(_ chunk: SnapshotChunkMessage, reason: String) {
+        metrics.recordRefusedEnvelope()
+        logger.warning(
+            "refused a snapshot chunk",
+            metadata: [
+                "id": "\(configuration.id)", "from": "\(chunk.message.from)", "term": "\(chunk.message.term)",
+                "reason": "\(reason)",
+            ])
+    }
+}
+
+extension SnapshotError {
+    /// Whether the error is this node's own disk failing, rather than a peer's bad data.
+    var isLocalFailure: Bool {
+        switch self {
+        case .ioFailure, .diskFull, .logFailure: true
+        default: false
+        }
     }
 }
 
@@ -250,4 +315,6 @@ struct IncomingTransfer<FS: FileSystem> {
     let receiver: SnapshotReceiver<FS>
     let index: UInt64
     let term: UInt64
+    /// The file size the first chunk announced; a chunk announcing another is another file.
+    let fileSize: Int64
 }

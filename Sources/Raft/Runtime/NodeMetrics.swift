@@ -12,6 +12,7 @@ struct NodeMetrics {
     private let snapshotBytes: Recorder
     private let snapshotDuration: CoreMetrics.Timer
     private let snapshotsSent: Counter
+    private let refusedEnvelopes: Counter
 
     init(node: NodeID) {
         let dimensions = [("node", "\(node)")]
@@ -23,6 +24,7 @@ struct NodeMetrics {
         snapshotBytes = Recorder(label: "raft_snapshot_bytes", dimensions: dimensions)
         snapshotDuration = Timer(label: "raft_snapshot_duration", dimensions: dimensions)
         snapshotsSent = Counter(label: "raft_snapshots_sent", dimensions: dimensions)
+        refusedEnvelopes = Counter(label: "raft_envelopes_refused", dimensions: dimensions)
     }
 
     /// A proposal applied, `latency` after it was proposed.
@@ -51,6 +53,11 @@ struct NodeMetrics {
 
     func recordSnapshotSent() {
         snapshotsSent.increment()
+    }
+
+    /// A peer's envelope dropped or refused because nothing valid could have produced it.
+    func recordRefusedEnvelope() {
+        refusedEnvelopes.increment()
     }
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -136,6 +136,9 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
 
     // MARK: State
 
+    /// The largest index an entry (or a snapshot the log continues after) may have.
+    public static var largestIndex: UInt64 { SegmentHeader.maxValue - 1 }
+
     /// The first readable index.
     public var firstIndex: UInt64 { engine.durable.firstIndex }
     /// The last durable index; `firstIndex - 1` when the log is empty.
