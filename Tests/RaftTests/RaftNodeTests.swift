@@ -38,10 +38,12 @@ import WAL
         return configuration
     }
 
-    private func makeCluster(_ ids: [NodeID], transport: LocalTransport) -> [NodeID: Node] {
+    private func makeCluster(
+        _ ids: [NodeID], transport: LocalTransport, tick: Duration = .milliseconds(5), snapshotEvery: Int = 20
+    ) -> [NodeID: Node] {
         var nodes: [NodeID: Node] = [:]
         for id in ids {
-            let configuration = Self.configuration(id: id, voters: Set(ids), tick: .milliseconds(5), snapshotEvery: 20)
+            let configuration = Self.configuration(id: id, voters: Set(ids), tick: tick, snapshotEvery: snapshotEvery)
             nodes[id] = Node(
                 configuration: configuration, fileSystem: SimulatedFileSystem(seed: id), stateMachine: KVStateMachine(),
                 transport: transport, clock: ContinuousClock())
@@ -174,15 +176,8 @@ import WAL
     /// the outcome is unknown, even though its proposal may still be in the node.
     @Test func cancellingAProposalEndsTheWaitWithCancelled() async throws {
         let transport = LocalTransport()
-        var nodes: [NodeID: Node] = [:]
-        for id in [1, 2, 3] as [NodeID] {
-            // Slow ticks: check-quorum would only depose the cut-off leader after seconds.
-            let configuration = Self.configuration(id: id, voters: [1, 2, 3], tick: .milliseconds(50), snapshotEvery: 1_000)
-            nodes[id] = Node(
-                configuration: configuration, fileSystem: SimulatedFileSystem(seed: id), stateMachine: KVStateMachine(),
-                transport: transport, clock: ContinuousClock())
-        }
-        transport.nodes.withLock { $0 = nodes }
+        // Slow ticks: check-quorum would only depose the cut-off leader after seconds.
+        let nodes = makeCluster([1, 2, 3], transport: transport, tick: .milliseconds(50), snapshotEvery: 1_000)
         try await withThrowingTaskGroup { group in
             for node in nodes.values { group.addTask { try await node.run() } }
             guard let leaderID = await leader(of: nodes), let leader = nodes[leaderID] else {

@@ -108,17 +108,23 @@ extension NodeEngine {
     /// Hands one batch to the log.
     private func write(id: UInt64, entries: [Entry], hardState: RaftCore.HardState?) {
         let records = entries.map(EntryRecord.record)
-        var walHardState = hardState.map(EntryRecord.walHardState)
-        #if RAFT_PLANTED_BUG_FORGET_VOTE
-        // Planted bug, for proving the simulator catches it: the vote is not persisted.
-        walHardState?.vote = 0
-        #endif
+        let walHardState = Self.walHardState(hardState)
         switch writes {
         case .background(let durable):
             wal.append(records, hardState: walHardState) { error in durable(id, error) }
         case .held:
             heldWrites.append(HeldWrite(id: id, records: records, hardState: walHardState))
         }
+    }
+
+    /// The log's form of a hard state to persist.
+    private static func walHardState(_ state: RaftCore.HardState?) -> WAL.HardState? {
+        var converted = state.map(EntryRecord.walHardState)
+        #if RAFT_PLANTED_BUG_FORGET_VOTE
+        // Planted bug, for proving the simulator catches it: the vote is not persisted.
+        converted?.vote = 0
+        #endif
+        return converted
     }
 
     /// Step 2: the log made batch `id` durable, or failed. Completions come in write order.
@@ -175,13 +181,19 @@ extension NodeEngine {
             // Durable now: only batches without entries finish before they are.
             replica.updateStorage { $0.append(ready.entries) }
         }
-        send(ready.messagesAfterPersist)
-        do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
-        reads.confirm(ready.readStates)
         if !batch.durable {
             // Its hard state (a commit index) is reported once durable, in `batchDurable`.
             ready.hardState = nil
         }
+        send(ready.messagesAfterPersist)
+        complete(ready)
+    }
+
+    /// The rest of step 3, for a `Ready` that is durable (or needs no fsync to finish):
+    /// apply, serve reads, hand it back to the core.
+    private func complete(_ ready: Ready) {
+        do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
+        reads.confirm(ready.readStates)
         replica.advance(ready)
         serveReads()
         noticeRoleChange()
@@ -199,12 +211,7 @@ extension NodeEngine {
         if let snapshot = ready.snapshot {
             do throws(RaftNodeError) { try await restoreReceivedSnapshot(snapshot) } catch { return stop(error) }
         }
-        do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
-        reads.confirm(ready.readStates)
-        replica.advance(ready)
-        serveReads()
-        noticeRoleChange()
-        metrics.recordLag(commit: replica.commitIndex, applied: replica.appliedIndex)
+        complete(ready)
     }
 
     nonisolated(nonsending) private func persistAlone(_ ready: Ready) async throws(RaftNodeError) {
@@ -215,10 +222,7 @@ extension NodeEngine {
             // A conflicting suffix from an old leader; it was never committed.
             do { try await wal.truncateSuffix(after: first.index - 1) } catch { throw .storage(error) }
         }
-        var hardState = ready.hardState.map(EntryRecord.walHardState)
-        #if RAFT_PLANTED_BUG_FORGET_VOTE
-        hardState?.vote = 0
-        #endif
+        let hardState = Self.walHardState(ready.hardState)
         if !ready.entries.isEmpty || hardState != nil {
             do { try await wal.append(ready.entries.map(EntryRecord.record), hardState: hardState) } catch {
                 throw .storage(error)
