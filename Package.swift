@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
+        .library(name: "RaftNIO", targets: ["RaftNIO"]),
         .executable(name: "raftkv", targets: ["raftkv"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: C shims (no unsafeFlags: CPU features are selected per function at run time)
@@ -46,6 +49,23 @@ let package = Package(
             dependencies: [
                 "RaftCore",
                 "WAL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        // MARK: Network transport: envelopes over authenticated TCP connections
+        .target(
+            name: "RaftNIO",
+            dependencies: [
+                "Raft",
+                "RaftCore",
+                "WAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +126,20 @@ let package = Package(
                 "RaftCore",
                 "RaftSimulation",
                 "WAL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "RaftNIOTests",
+            dependencies: [
+                "RaftNIO",
+                "Raft",
+                "RaftCore",
+                "RaftSimulation",
+                "WAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -63,6 +63,18 @@ let package = Package(
             ],
             path: "Sources/ClusterLoad"
         ),
+        .executableTarget(
+            name: "TransportBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RaftNIO", package: root),
+                .product(name: "Raft", package: root),
+                .product(name: "RaftSimulation", package: root),
+                .product(name: "WAL", package: root),
+            ],
+            path: "Benchmarks/TransportBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // The single-stream zlib baseline calls compress2/uncompress directly.
         .systemLibrary(name: "CZlibBenchmark", path: "Sources/CZlibBenchmark", pkgConfig: "zlib"),
     ],

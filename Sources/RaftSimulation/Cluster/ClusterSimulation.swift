@@ -166,6 +166,7 @@ public final class ClusterSimulation {
         for envelope in node.outbox.take() {
             network.send(envelope, from: node.id, to: envelope.to, at: now)
         }
+        for failure in node.outbox.takeCodecFailures() { violation("n\(node.id): \(failure)") }
         guard let engine = node.engine, let failure = engine.failure else { return }
         count(.nodeStopped)
         trace("n\(node.id) stopped: \(failure)")

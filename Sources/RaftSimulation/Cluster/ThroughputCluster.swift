@@ -63,6 +63,8 @@ public final class ThroughputCluster {
         while true {
             for engine in engines where engine.heldWriteCount > 0 { await engine.releaseHeldWrites() }
             let envelopes = outbox.take()
+            let failures = outbox.takeCodecFailures()
+            precondition(failures.isEmpty, "the envelope codec failed: \(failures)")
             guard !envelopes.isEmpty else {
                 if engines.allSatisfy({ $0.heldWriteCount == 0 }) { return }
                 continue
