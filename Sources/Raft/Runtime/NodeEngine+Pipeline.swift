@@ -195,6 +195,9 @@ extension NodeEngine {
         do throws(RaftNodeError) { try apply(ready.committedEntries) } catch { return stop(error) }
         reads.confirm(ready.readStates)
         replica.advance(ready)
+        willAnswer()
+        for waiter in appliedWaiters { waiter() }
+        appliedWaiters.removeAll(keepingCapacity: true)
         serveReads()
         noticeRoleChange()
         metrics.recordLag(commit: replica.commitIndex, applied: replica.appliedIndex)
@@ -264,9 +267,11 @@ extension NodeEngine {
         switch pending.waiter {
         case .command(let completion):
             // Commands are never empty (an empty entry is a leader's no-op), so each has an output.
-            completion(output.map { .success($0) } ?? .failure(.proposalDropped(index: entry.index)))
+            let result: Result<SM.Output, RaftNodeError> =
+                output.map { .success($0) } ?? .failure(.proposalDropped(index: entry.index))
+            appliedWaiters.append { completion(result) }
         case .membership(let completion):
-            completion(.success(()))
+            appliedWaiters.append { completion(.success(())) }
         }
     }
 

@@ -41,6 +41,12 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// Ticks seen, the engine's only notion of time.
     var ticks: UInt64 = 0
     var proposals: [UInt64: PendingProposal] = [:]
+    /// Completions of proposals applied in the `Ready` being completed; they run once the core
+    /// has advanced, so that whoever they wake sees a status that includes their entries.
+    var appliedWaiters: [() -> Void] = []
+    /// Runs after a `Ready`'s entries are applied and the core has advanced, before the
+    /// proposals and reads it completes are answered. `RaftNode` publishes its status here.
+    package var willAnswer: () -> Void = {}
     var reads = PendingReads()
     var outgoingTransfers: [NodeID: OutgoingTransfer<FS>] = [:]
     var incomingTransfer: IncomingTransfer<FS>?

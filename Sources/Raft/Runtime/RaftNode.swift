@@ -95,6 +95,8 @@ where C.Duration == Duration {
             throw error
         }
         latestStatus.withLock { $0 = engine.status }
+        // A caller woken by its proposal or read may look at `status` next: show it first.
+        engine.willAnswer = { [unowned engine, unowned self] in self.latestStatus.withLock { $0 = engine.status } }
         let (clock, interval) = (self.clock, configuration.tickInterval)
         let maxInputs = configuration.maxInputsPerBatch
         await withGracefulShutdownHandler {
