@@ -48,6 +48,10 @@ import Testing
         }
     }
 
+    /// For tests whose raw clients write after connecting: on two loaded cores the default
+    /// 500 ms could close them first, and they would see a timeout, not the refusal under test.
+    let patientHandshake = Duration.seconds(30)
+
     @Test func aPeerOfAnotherClusterIsRefused() async throws {
         let fixture = try await Fixture()
         #expect(try await fixture.isRefused(.wrongClusterID, from: loopbackConfiguration(id: 4, clusterID: .random())))
@@ -83,7 +87,10 @@ import Testing
     }
 
     @Test func aFrameOverTheLimitIsRefused() async throws {
-        let fixture = try await Fixture { $0.maxFrameSize = 64 << 10 }
+        let fixture = try await Fixture {
+            $0.maxFrameSize = 64 << 10
+            $0.handshakeTimeout = patientHandshake
+        }
         var configuration = loopbackConfiguration(id: 4)
         configuration.maxFrameSize = 1 << 20
         let intruder = RaftNIOTransport(configuration: configuration)
@@ -106,7 +113,7 @@ import Testing
     }
 
     @Test func aGarbageFirstFrameIsRefused() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await Fixture { $0.handshakeTimeout = patientHandshake }
         let raw = try await RawClient(to: fixture.address)
         try await raw.send([40, 0, 0, 0] + (0..<40).map { UInt8(truncatingIfNeeded: $0 &* 37) })
         #expect(await raw.isClosed(within: .seconds(5)))
@@ -132,7 +139,10 @@ import Testing
     }
 
     @Test func inboundConnectionsBeyondTheLimitAreClosed() async throws {
-        let fixture = try await Fixture { $0.maxInboundConnections = 3 }
+        let fixture = try await Fixture {
+            $0.maxInboundConnections = 3
+            $0.handshakeTimeout = patientHandshake
+        }
         #expect(await fixture.stillServesItsPeer())
         var clients: [RawClient] = []
         for _ in 0..<4 { clients.append(try await RawClient(to: fixture.address)) }
