@@ -12,18 +12,6 @@ import WAL
 @Suite struct RaftNodeTests {
     typealias Node = RaftNode<SimulatedFileSystem, KVStateMachine, LocalTransport, ContinuousClock>
 
-    /// Delivers envelopes straight into the addressed node's inbox.
-    final class LocalTransport: Transport, Sendable {
-        let nodes = Mutex<[NodeID: Node]>([:])
-        /// While set, every envelope is lost.
-        let cut = Atomic<Bool>(false)
-
-        func send(_ envelopes: [Envelope]) {
-            guard !cut.load(ordering: .relaxed) else { return }
-            for envelope in envelopes { nodes.withLock { $0[envelope.to] }?.receive(envelope) }
-        }
-    }
-
     private static func configuration(
         id: NodeID, voters: Set<NodeID>, tick: Duration, snapshotEvery entries: Int
     ) -> RaftNodeConfiguration {
@@ -48,7 +36,7 @@ import WAL
                 configuration: configuration, fileSystem: SimulatedFileSystem(seed: id), stateMachine: KVStateMachine(),
                 transport: transport, clock: ContinuousClock())
         }
-        transport.nodes.withLock { $0 = nodes }
+        transport.connect(nodes)
         return nodes
     }
 

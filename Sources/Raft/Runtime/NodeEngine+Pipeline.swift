@@ -7,7 +7,13 @@ package enum WriteScheduling: Sendable {
     /// Each batch goes to the log at once; `durable` runs (on the log's writer thread) when it
     /// is durable, or with the error that failed the log. The owner hands that back to
     /// ``NodeEngine/batchDurable(_:error:)`` on the engine's task. What `RaftNode` uses.
-    case background(durable: @Sendable (_ batch: UInt64, _ error: WALError?) -> Void)
+    ///
+    /// A ``FreezableStateMachine``'s snapshots are written on another task too, and
+    /// `snapshotWritten` runs when one is done; the owner then calls
+    /// ``NodeEngine/finishBackgroundSnapshot()`` on the engine's task.
+    case background(
+        durable: @Sendable (_ batch: UInt64, _ error: WALError?) -> Void,
+        snapshotWritten: @Sendable () -> Void)
     /// Each batch is held until ``NodeEngine/releaseHeldWrites(_:)``, so the deterministic
     /// simulator decides when writes become durable; a crash before then loses them.
     case held
@@ -55,6 +61,9 @@ extension NodeEngine {
             guard failure == nil else { return }
             if let barrier {
                 guard batches.isEmpty else { break }
+                // A received snapshot replaces the state; one being written from it must be
+                // done first, so the two never race in the snapshot store.
+                if barrier.snapshot != nil { await finishBackgroundSnapshot() }
                 self.barrier = nil
                 await carryOutAlone(barrier)
                 continue
@@ -110,7 +119,7 @@ extension NodeEngine {
         let records = entries.map(EntryRecord.record)
         let walHardState = Self.walHardState(hardState)
         switch writes {
-        case .background(let durable):
+        case .background(let durable, _):
             wal.append(records, hardState: walHardState) { error in durable(id, error) }
         case .held:
             heldWrites.append(HeldWrite(id: id, records: records, hardState: walHardState))

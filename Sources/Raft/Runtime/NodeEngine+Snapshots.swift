@@ -6,6 +6,7 @@ extension NodeEngine {
 
     /// Takes a snapshot when enough was applied since the last one.
     nonisolated(nonsending) func snapshotIfDue() async {
+        guard backgroundSnapshot == nil else { return }
         let applied = replica.appliedIndex
         let since = applied - min(applied, replica.storage.snapshot.index)
         guard since >= UInt64(configuration.snapshotEntryThreshold)
@@ -17,28 +18,85 @@ extension NodeEngine {
     /// Writes the state machine at the applied index into a snapshot, makes it durable, then
     /// truncates the log through it (the persistence contract, clause 6). The snapshot's
     /// header carries the applied index, so it is stored with the data (clause 7).
+    ///
+    /// A ``FreezableStateMachine`` under `RaftNode` is frozen here and written on another
+    /// task, and the log is truncated once it is durable (``finishBackgroundSnapshot()``);
+    /// meanwhile the loop goes on. Otherwise the snapshot is written here, on the loop.
     nonisolated(nonsending) func takeSnapshot() async {
+        guard backgroundSnapshot == nil else { return }
         let index = replica.appliedIndex
         guard index > replica.storage.snapshot.index, let term = replica.storage.term(at: index) else { return }
         if let latest = store.latest, latest.lastIndex >= index { return }
         let configuration = replica.configuration
+        let metadata = ConfigurationCodec.encode(configuration)
         let started = ContinuousClock.now
+        if case .background(_, let written) = writes, let frozen = frozenState() {
+            let store = self.store
+            let task = Task {
+                let result = await writeSnapshotFile(lastIndex: index, term: term, metadata: metadata, to: store) { sink in
+                    try await frozen.writeSnapshot(to: &sink)
+                }
+                written()
+                return result
+            }
+            backgroundSnapshot = BackgroundSnapshot(index: index, configuration: configuration, started: started, task: task)
+            appliedBytesSinceSnapshot = 0
+            return
+        }
+        let result = await writeSnapshotFile(lastIndex: index, term: term, metadata: metadata, to: store) { sink in
+            try await stateMachine.writeSnapshot(to: &sink)
+        }
+        appliedBytesSinceSnapshot = 0
+        await install(result, through: index, configuration: configuration, started: started)
+    }
+
+    /// Ends the snapshot being written off the loop, if any: waits for it (it is done when
+    /// the inbox says so), truncates the log through it, and answers those waiting for it.
+    nonisolated(nonsending) package func finishBackgroundSnapshot() async {
+        guard let snapshot = backgroundSnapshot else { return }
+        let result = await snapshot.task.value
+        backgroundSnapshot = nil
+        if failure == nil {
+            await install(result, through: snapshot.index, configuration: snapshot.configuration, started: snapshot.started)
+        }
+        let answer: Result<UInt64, RaftNodeError> = failure.map { .failure(.stopped(cause: $0)) }
+            ?? .success(replica.storage.snapshot.index)
+        for waiter in snapshot.waiters { waiter(answer) }
+    }
+
+    /// Takes a snapshot for a caller and answers it with the index the snapshot in force
+    /// covers: at once when written on the loop, or when the one off the loop is durable.
+    nonisolated(nonsending) package func requestSnapshot(_ completion: @escaping SnapshotCompletion) async {
+        if let failure { return completion(.failure(.stopped(cause: failure))) }
+        await takeSnapshot()
+        if backgroundSnapshot != nil { return backgroundSnapshot!.waiters.append(completion) }
+        completion(failure.map { .failure(.stopped(cause: $0)) } ?? .success(replica.storage.snapshot.index))
+    }
+
+    /// The state machine, frozen, when it can be.
+    private func frozenState() -> (any FrozenState)? {
+        func freeze(_ machine: some FreezableStateMachine) -> any FrozenState { machine.freeze() }
+        return (stateMachine as? any FreezableStateMachine).map { freeze($0) }
+    }
+
+    /// Makes a durable snapshot the one in force: the log is truncated through it, and the
+    /// core forgets the entries it covers.
+    nonisolated(nonsending) private func install(
+        _ result: Result<DurableSnapshot, RaftNodeError>, through index: UInt64, configuration: Configuration,
+        started: ContinuousClock.Instant
+    ) async {
         let durable: DurableSnapshot
         do {
-            durable = try await store.write(
-                lastIndex: index, term: term, metadata: ConfigurationCodec.encode(configuration)
-            ) { writer in
-                var sink = writer
-                try await stateMachine.writeSnapshot(to: &sink)
-            }
+            durable = try result.get()
             try await store.completeInstall(durable, log: wal)
         } catch let error as SnapshotError {
             return stop(.snapshot(error))
+        } catch let error as RaftNodeError {
+            return stop(error)
         } catch {
-            return stop(.stateMachineFailed("writing a snapshot: \(error)"))
+            return stop(.stateMachineFailed("installing a snapshot: \(error)"))
         }
         replica.updateStorage { $0.compact(through: index, configuration: configuration) }
-        appliedBytesSinceSnapshot = 0
         metrics.recordSnapshot(bytes: durable.descriptor.fileSize, duration: ContinuousClock.now - started)
         logger.debug(
             "snapshot taken",
@@ -317,4 +375,23 @@ struct IncomingTransfer<FS: FileSystem> {
     let term: UInt64
     /// The file size the first chunk announced; a chunk announcing another is another file.
     let fileSize: Int64
+}
+
+/// Writes one snapshot file and makes it durable. Not generic over the engine, so that it can
+/// run on another task without the engine's types.
+nonisolated(nonsending) private func writeSnapshotFile<FS: FileSystem>(
+    lastIndex: UInt64, term: UInt64, metadata: [UInt8], to store: SnapshotStore<FS>,
+    contents: (inout SnapshotWriter<FS>) async throws -> Void
+) async -> Result<DurableSnapshot, RaftNodeError> {
+    do {
+        return .success(
+            try await store.write(lastIndex: lastIndex, term: term, metadata: metadata) { writer in
+                var sink = writer
+                try await contents(&sink)
+            })
+    } catch let error as SnapshotError {
+        return .failure(.snapshot(error))
+    } catch {
+        return .failure(.stateMachineFailed("writing a snapshot: \(error)"))
+    }
 }

@@ -52,6 +52,8 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     var incomingTransfer: IncomingTransfer<FS>?
     /// Bytes of entries applied since the last snapshot, for the byte threshold.
     var appliedBytesSinceSnapshot = 0
+    /// A snapshot being written off the loop (``FreezableStateMachine``).
+    var backgroundSnapshot: BackgroundSnapshot?
     var lastRole: Role = .follower
 
     // The pipeline (NodeEngine+Pipeline.swift).
@@ -67,6 +69,18 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     var lastSubmittedHardState: RaftCore.HardState
     /// Writes the simulator has not released yet (`WriteScheduling.held`).
     var heldWrites: Deque<HeldWrite> = []
+
+    /// Answers a request for a snapshot with the index the snapshot in force covers.
+    package typealias SnapshotCompletion = (Result<UInt64, RaftNodeError>) -> Void
+
+    /// A snapshot of a frozen state, being written on another task.
+    struct BackgroundSnapshot {
+        let index: UInt64
+        let configuration: Configuration
+        let started: ContinuousClock.Instant
+        let task: Task<Result<DurableSnapshot, RaftNodeError>, Never>
+        var waiters: [SnapshotCompletion] = []
+    }
 
     /// A request waiting for its entry to be applied.
     struct PendingProposal {
@@ -277,6 +291,7 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// Closes the log and the snapshot transfers. Later inputs are ignored.
     nonisolated(nonsending) package func close() async {
         if failure == nil { stop(.shutDown) }
+        await finishBackgroundSnapshot()
         incomingTransfer?.receiver.abort()
         incomingTransfer = nil
         for transfer in outgoingTransfers.values { transfer.reader.close() }

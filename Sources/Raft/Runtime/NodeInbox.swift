@@ -10,11 +10,13 @@ struct InboxBatch<Request> {
     var unreachable: [NodeID] = []
     var durable: [(batch: UInt64, error: WALError?)] = []
     var requests: [Request] = []
+    /// Whether a snapshot written off the loop is done.
+    var snapshotWritten = false
 }
 
 /// The queue between a `RaftNode`'s callers (requests), its transport (envelopes,
 /// unreachable peers), its clock (ticks) and its log (durable batches) on one side, and the
-/// run loop on the other.
+/// run loop on the other (and the snapshots it writes on another task).
 ///
 /// Requests and envelopes have separate bounds, because they mean different things when
 /// full: a request beyond its bound fails at once with `.overloaded` (the caller may back
@@ -29,6 +31,7 @@ final class NodeInbox<Request: Sendable>: Sendable {
         var unreachable: [NodeID] = []
         var durable: [(batch: UInt64, error: WALError?)] = []
         var requests: Deque<Request> = []
+        var snapshotWritten = false
         var closed = false
         var waiter: CheckedContinuation<Void, Never>?
         var droppedEnvelopes: UInt64 = 0
@@ -95,6 +98,10 @@ final class NodeInbox<Request: Sendable>: Sendable {
         signal { $0.durable.append((batch, error)) }
     }
 
+    func snapshotWritten() {
+        signal { $0.snapshotWritten = true }
+    }
+
     /// Envelopes dropped because the queue was full.
     var droppedEnvelopes: UInt64 { state.withLock { $0.droppedEnvelopes } }
 
@@ -134,6 +141,7 @@ final class NodeInbox<Request: Sendable>: Sendable {
             state.ticks = 0
             swap(&batch.unreachable, &state.unreachable)
             swap(&batch.durable, &state.durable)
+            swap(&batch.snapshotWritten, &state.snapshotWritten)
             let envelopes = min(maxEnvelopes, state.envelopes.count)
             batch.envelopes.reserveCapacity(envelopes)
             for _ in 0..<envelopes {
@@ -158,7 +166,7 @@ final class NodeInbox<Request: Sendable>: Sendable {
 
     private static func hasWork(_ state: borrowing State) -> Bool {
         state.ticks > 0 || !state.envelopes.isEmpty || !state.unreachable.isEmpty || !state.durable.isEmpty
-            || !state.requests.isEmpty
+            || !state.requests.isEmpty || state.snapshotWritten
     }
 
     private static func takeWaiter(_ state: inout State) -> CheckedContinuation<Void, Never>? {

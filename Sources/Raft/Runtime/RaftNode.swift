@@ -88,7 +88,9 @@ where C.Duration == Duration {
         do {
             engine = try await NodeEngine.open(
                 configuration: configuration, fileSystem: fileSystem, stateMachine: machine, transport: transport,
-                writes: .background(durable: { batch, error in inbox.durable(batch, error: error) }))
+                writes: .background(
+                    durable: { batch, error in inbox.durable(batch, error: error) },
+                    snapshotWritten: { inbox.snapshotWritten() }))
         } catch {
             inbox.close()
             await failQueued(.stopped(cause: error))
@@ -139,6 +141,7 @@ where C.Duration == Duration {
     /// Steps one batch of inputs into the engine, then drives its `Ready` loop once.
     nonisolated(nonsending) private func process(_ batch: InboxBatch<Request>, _ engine: NodeEngine<FS, SM, T>) async {
         for (id, error) in batch.durable { engine.batchDurable(id, error: error) }
+        if batch.snapshotWritten { await engine.finishBackgroundSnapshot() }
         for peer in batch.unreachable { engine.stepUnreachable(peer) }
         for envelope in batch.envelopes { await engine.stepReceive(envelope) }
         for _ in 0..<batch.ticks { engine.stepTick() }
@@ -179,12 +182,10 @@ where C.Duration == Duration {
         engine.stepReads(reads)
         await engine.drive()
         for slot in snapshots {
-            let result: Result<UInt64, RaftNodeError>
-            do throws(RaftNodeError) { result = .success(try await engine.snapshotNow()) } catch {
-                result = .failure(error)
+            await engine.requestSnapshot { [unowned engine, unowned self] result in
+                self.latestStatus.withLock { $0 = engine.status }
+                slot.complete(result)
             }
-            latestStatus.withLock { $0 = engine.status }
-            slot.complete(result)
         }
     }
 
