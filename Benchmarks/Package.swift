@@ -52,12 +52,15 @@ let package = Package(
             path: "Benchmarks/RuntimeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Three RaftNodes on a real disk under N concurrent proposers, beside a raw fdatasync
-        // loop: a load generator with its own report, not a microbenchmark.
+        // Three RaftNodes on a real disk (or in memory) under N concurrent proposers, in memory
+        // or over loopback TCP, beside a raw fdatasync loop: a load generator with its own
+        // report, not a microbenchmark.
         .executableTarget(
             name: "ClusterLoad",
             dependencies: [
                 .product(name: "Raft", package: root),
+                .product(name: "RaftNIO", package: root),
+                .product(name: "RaftSimulation", package: root),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

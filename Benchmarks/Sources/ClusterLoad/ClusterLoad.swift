@@ -2,6 +2,8 @@ import Foundation
 import Histogram
 import Logging
 import Raft
+import RaftNIO
+import RaftSimulation
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,7 +18,13 @@ import Glibc
 /// "fsync-bound" is N ÷ (the raw loop's p50): what N proposers would reach if each round
 /// cost exactly one fsync and nothing else.
 ///
+/// `--transport tcp` joins the nodes with `RaftNIOTransport` over loopback instead, and
+/// `--transport both` measures each point both ways in the same run (the ratio is the
+/// network's cost). `--storage memory` puts every node on the in-memory `SimulatedFileSystem`:
+/// zero-latency storage, so the figure is the runtime's own cost.
+///
 ///     swift run -c release ClusterLoad [--seconds 5] [--proposers 1,16,64,256] [--json]
+///                                      [--transport memory|tcp|both] [--storage disk|memory]
 ///                                      [--overload 2000]
 @main
 struct ClusterLoad {
@@ -28,13 +36,18 @@ struct ClusterLoad {
         var rows: [Row] = []
         for proposers in arguments.proposers {
             let raw = try RawSyncLoop.measure(directory: base, duration: .milliseconds(1500))
-            let point = try await measure(
-                proposers: proposers, seconds: arguments.seconds, directory: base + "/p\(proposers)")
-            rows.append(Row(proposers: proposers, point: point, raw: raw))
-            print(rows.last!.line)
+            for transport in arguments.transports {
+                let point = try await measure(
+                    proposers: proposers, seconds: arguments.seconds, directory: base + "/p\(proposers)-\(transport)",
+                    transport: transport, storage: arguments.storage)
+                rows.append(Row(proposers: proposers, transport: transport, storage: arguments.storage, point: point, raw: raw))
+                print(rows.last!.line)
+            }
         }
         if let overload = arguments.overload {
-            let point = try await measure(proposers: overload, seconds: 10, directory: base + "/overload")
+            let point = try await measure(
+                proposers: overload, seconds: 10, directory: base + "/overload", transport: arguments.transports[0],
+                storage: arguments.storage)
             print(
                 "overload \(overload) proposers: \(Int(point.committedPerSecond)) committed/s, "
                     + "\(point.overloaded) overloaded (p50 of a refusal \(format(point.refusalP50))), "
@@ -58,6 +71,8 @@ struct ClusterLoad {
 
     struct Row {
         let proposers: Int
+        let transport: TransportKind
+        let storage: StorageKind
         let point: Point
         let raw: RawSyncLoop.Result
 
@@ -65,7 +80,7 @@ struct ClusterLoad {
 
         var line: String {
             let ratio = point.committedPerSecond / fsyncBound
-            return "\(proposers) proposers: \(Int(point.committedPerSecond)) committed/s, p50 \(format(point.p50)), "
+            return "\(proposers) proposers (\(transport), \(storage)): \(Int(point.committedPerSecond)) committed/s, p50 \(format(point.p50)), "
                 + "p99 \(format(point.p99)); raw fdatasync p50 \(format(raw.p50)) (\(Int(raw.perSecond))/s), "
                 + "fsync-bound \(Int(fsyncBound))/s, ratio \(String(format: "%.2f", ratio)); "
                 + "p50 vs raw p50 \(String(format: "%.2f", seconds(point.p50) / seconds(raw.p50)))x"
@@ -73,7 +88,8 @@ struct ClusterLoad {
 
         var json: [String: Any] {
             [
-                "proposers": proposers, "committedPerSecond": point.committedPerSecond,
+                "proposers": proposers, "transport": "\(transport)", "storage": "\(storage)",
+                "committedPerSecond": point.committedPerSecond,
                 "p50Milliseconds": seconds(point.p50) * 1000, "p99Milliseconds": seconds(point.p99) * 1000,
                 "rawP50Milliseconds": seconds(raw.p50) * 1000, "rawSyncsPerSecond": raw.perSecond,
                 "fsyncBound": fsyncBound, "overloaded": point.overloaded,
@@ -81,14 +97,31 @@ struct ClusterLoad {
         }
     }
 
-    typealias Node = RaftNode<PosixFileSystem, Counter, InMemoryTransport, ContinuousClock>
+    static func measure(
+        proposers: Int, seconds duration: Int, directory: String, transport: TransportKind, storage: StorageKind
+    ) async throws -> Point {
+        switch (transport, storage) {
+        case (.memory, .disk):
+            return try await measure(proposers: proposers, seconds: duration, directory: directory, fileSystems: { _ in PosixFileSystem() }, transports: InMemoryTransport.mesh)
+        case (.memory, .memory):
+            return try await measure(proposers: proposers, seconds: duration, directory: directory, fileSystems: { SimulatedFileSystem(seed: $0) }, transports: InMemoryTransport.mesh)
+        case (.tcp, .disk):
+            return try await measure(proposers: proposers, seconds: duration, directory: directory, fileSystems: { _ in PosixFileSystem() }, transports: loopbackMesh)
+        case (.tcp, .memory):
+            return try await measure(proposers: proposers, seconds: duration, directory: directory, fileSystems: { SimulatedFileSystem(seed: $0) }, transports: loopbackMesh)
+        }
+    }
 
-    static func measure(proposers: Int, seconds duration: Int, directory: String) async throws -> Point {
-        let transport = InMemoryTransport()
-        var nodes: [Node] = []
-        for id in 1...3 as ClosedRange<NodeID> {
+    static func measure<FS: FileSystem, T: Transport & Sendable>(
+        proposers: Int, seconds duration: Int, directory: String, fileSystems: (NodeID) -> FS,
+        transports: ([NodeID]) async throws -> Mesh<T>
+    ) async throws -> Point {
+        let ids: [NodeID] = [1, 2, 3]
+        let mesh = try await transports(ids)
+        var nodes: [RaftNode<FS, Counter, T, ContinuousClock>] = []
+        for id in ids {
             var configuration = RaftNodeConfiguration(
-                id: id, directory: directory + "/n\(id)", bootstrap: .newCluster(voters: [1, 2, 3]), randomSeed: id)
+                id: id, directory: directory + "/n\(id)", bootstrap: .newCluster(voters: Set(ids)), randomSeed: id)
             configuration.tickInterval = .milliseconds(10)
             configuration.raft.electionTicks = 20
             configuration.raft.heartbeatTicks = 2
@@ -98,14 +131,15 @@ struct ClusterLoad {
             configuration.logger = logger
             configuration.wal.logger = logger
             configuration.snapshots.logger = logger
-            nodes.append(
-                Node(configuration: configuration, fileSystem: PosixFileSystem(), stateMachine: Counter(),
-                    transport: transport, clock: ContinuousClock()))
+            let node = RaftNode(
+                configuration: configuration, fileSystem: fileSystems(id), stateMachine: Counter(),
+                transport: mesh.transports[id]!, clock: ContinuousClock())
+            mesh.attach(node, id)
+            nodes.append(node)
         }
-        transport.connect(nodes)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for node in nodes { group.addTask { try await node.run() } }
-            let leader = try await waitForLeader(nodes)
+            let leader = try await waitForLeader(nodes) { $0.status?.raft.role }
             let command = [UInt8](repeating: 0x42, count: 256)
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(duration)
@@ -134,6 +168,7 @@ struct ClusterLoad {
             }
             for node in nodes { node.shutdown() }
             try await group.waitForAll()
+            await mesh.stop()
             var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
             var refusals = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
             var committed = 0
@@ -161,21 +196,67 @@ struct ClusterLoad {
         var failures = 0
     }
 
-    static func waitForLeader(_ nodes: [Node]) async throws -> Node {
+    static func waitForLeader<Node: AnyObject>(_ nodes: [Node], role: (Node) -> Role?) async throws -> Node {
         for _ in 0..<1000 {
-            if let leader = nodes.first(where: { $0.status?.raft.role == .leader }) { return leader }
+            if let leader = nodes.first(where: { role($0) == .leader }) { return leader }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw RaftNodeError.notLeader(leader: nil)
     }
 }
 
+/// How the nodes are joined.
+enum TransportKind: String, CustomStringConvertible {
+    case memory, tcp
+    var description: String { rawValue }
+}
+
+/// Where the nodes keep their logs and snapshots.
+enum StorageKind: String, CustomStringConvertible {
+    case disk, memory
+    var description: String { rawValue }
+}
+
+/// The transports of one cluster, and how a node is attached to its own.
+struct Mesh<T: Transport & Sendable>: Sendable {
+    var transports: [NodeID: T]
+    var attach: @Sendable (any EnvelopeSink, NodeID) -> Void
+    var stop: @Sendable () async -> Void
+}
+
+/// Three `RaftNIOTransport`s on 127.0.0.1, authenticated with a shared secret.
+func loopbackMesh(_ ids: [NodeID]) async throws -> Mesh<RaftNIOTransport> {
+    let clusterID = ClusterID.random()
+    let secret = Array("cluster-load benchmark secret".utf8)
+    var transports: [NodeID: RaftNIOTransport] = [:]
+    var addresses: [NodeID: PeerAddress] = [:]
+    for id in ids {
+        var configuration = RaftNIOConfiguration(
+            id: id, clusterID: clusterID, clusterSecret: secret, listenAddress: PeerAddress(host: "127.0.0.1", port: 0),
+            peers: [:])
+        configuration.logger.logLevel = .warning
+        let transport = RaftNIOTransport(configuration: configuration)
+        addresses[id] = try await transport.start()
+        transports[id] = transport
+    }
+    for (id, transport) in transports {
+        for (peer, address) in addresses where peer != id { transport.setAddress(address, of: peer) }
+    }
+    let all = transports
+    return Mesh(
+        transports: all, attach: { node, id in all[id]!.attach(node) },
+        stop: { for transport in all.values { await transport.stop() } })
+}
+
 /// Delivers envelopes straight into the addressed node's inbox.
 final class InMemoryTransport: Transport, Sendable {
-    private let nodes = Mutex<[NodeID: ClusterLoad.Node]>([:])
+    private let nodes = Mutex<[NodeID: any EnvelopeSink]>([:])
 
-    func connect(_ members: [ClusterLoad.Node]) {
-        nodes.withLock { nodes in for node in members { nodes[node.configuration.id] = node } }
+    static func mesh(_ ids: [NodeID]) -> Mesh<InMemoryTransport> {
+        let transport = InMemoryTransport()
+        return Mesh(
+            transports: Dictionary(uniqueKeysWithValues: ids.map { ($0, transport) }),
+            attach: { node, id in transport.nodes.withLock { $0[id] = node } }, stop: {})
     }
 
     func send(_ envelopes: [Envelope]) {
@@ -245,6 +326,8 @@ struct Arguments {
     var proposers = [1, 16, 64, 256]
     var json = false
     var overload: Int?
+    var transports: [TransportKind] = [.memory]
+    var storage = StorageKind.disk
 
     init(_ arguments: ArraySlice<String>) {
         var iterator = arguments.makeIterator()
@@ -255,11 +338,26 @@ struct Arguments {
                 proposers = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? proposers
             case "--json": json = true
             case "--overload": overload = iterator.next().flatMap(Int.init)
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
+            case "--transport":
+                switch iterator.next() {
+                case "memory": transports = [.memory]
+                case "tcp": transports = [.tcp]
+                case "both": transports = [.memory, .tcp]
+                default: Self.usage("--transport takes memory, tcp or both")
+                }
+            case "--storage":
+                guard let kind = iterator.next().flatMap(StorageKind.init(rawValue:)) else {
+                    Self.usage("--storage takes disk or memory")
+                }
+                storage = kind
+            default: Self.usage("unknown argument \(argument)")
             }
         }
+    }
+
+    static func usage(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        exit(2)
     }
 }
 
