@@ -34,6 +34,7 @@ extension WriteAheadLog {
         directory: String, fileSystem: FS, options: WALOptions = WALOptions(),
         _ body: (RecordSummary) -> Void
     ) throws(WALError) {
+        try options.validate()
         let outcome = try Recovery(fileSystem: fileSystem, directory: directory, options: options).run()
         for segment in outcome.segments {
             let path = directory + "/" + segment.name

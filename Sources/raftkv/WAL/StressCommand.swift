@@ -49,6 +49,10 @@ struct StressCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard recordSize >= 8 else { throw ValidationError("--record-size must be at least 8") }
+        guard recordSize <= WALOptions.largestPayloadSize else {
+            throw ValidationError(
+                "--record-size must be at most \(WALOptions.largestPayloadSize), the largest record the log's format holds")
+        }
         guard concurrency >= 1, batch >= 1 else { throw ValidationError("--concurrency and --batch must be positive") }
         if let duration, Self.parseDuration(duration) == nil {
             throw ValidationError("--duration takes a number with ms, s or m, such as 10s")
