@@ -125,6 +125,8 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
                 fileSystem: fileSystem, directory: directory, sequence: outcome.nextSequence,
                 firstIndex: outcome.firstIndex, isTruncation: false, hardState: outcome.hardState)
             outcome.nextSequence += 1
+            try LogMetadata(firstIndex: outcome.firstIndex, lastSequence: segment.sequence)
+                .write(fileSystem: fileSystem, directory: directory)
             do throws(FileSystemError) {
                 for old in outcome.segments { try fileSystem.removeFile(directory + "/" + old.name) }
                 if !outcome.segments.isEmpty { try fileSystem.synchronizeDirectory(directory) }
