@@ -60,3 +60,30 @@ import WAL
         await log.close()
     }
 }
+
+/// A reader accepts every record the writer accepted, whatever `maxPayloadSize` the reader
+/// was given (issue 10, finding 4).
+@Suite struct LargeRecordTests {
+    @Test func recordsAboveTheDefaultLimitReadBackEverywhere() async throws {
+        let fileSystem = SimulatedFileSystem(seed: 12)
+        var writing = smallOptions(segmentSize: 1 << 20)
+        writing.maxPayloadSize = 17_000_000
+        let large = LogEntry(index: 1, term: 1, payload: [UInt8](repeating: 0xA7, count: 17_000_000))
+        let log = try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: writing)
+        try await log.append([large, entry(2, size: 10)])
+        await log.close()
+
+        // Default options (a 16 MiB write limit), as `raftkv wal verify` and `dump` use them.
+        let reading = WALOptions()
+        let report = try WriteAheadLog.verify(directory: "/wal", fileSystem: fileSystem, options: reading)
+        #expect(report.lastIndex == 2)
+        var sizes: [Int] = []
+        try WriteAheadLog.forEachRecord(directory: "/wal", fileSystem: fileSystem, options: reading) { record in
+            if record.kind == .entry { sizes.append(record.size) }
+        }
+        #expect(sizes == [17_000_000, 10])
+        let reopened = try WriteAheadLog(directory: "/wal", fileSystem: fileSystem, options: reading)
+        #expect(try reopened.entry(at: 1) == large)
+        await reopened.close()
+    }
+}

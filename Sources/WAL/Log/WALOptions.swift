@@ -10,7 +10,8 @@ public struct WALOptions: Sendable {
     public var segmentSize: Int = 64 << 20
     /// The largest payload a single entry may have; appends of larger payloads are refused
     /// before anything is written. At most `WALOptions.largestPayloadSize`, what a record
-    /// frame can hold.
+    /// frame can hold. It limits only what is written: readers accept every record the
+    /// format holds, so lowering it never makes records already written unreadable.
     public var maxPayloadSize: Int = 16 << 20
     /// At most this many bytes of appends go into one batch (one vectored write).
     public var maxBatchBytes: Int = 8 << 20
