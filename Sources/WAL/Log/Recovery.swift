@@ -23,7 +23,7 @@ struct Recovery<FS: FileSystem> {
     func run() throws(WALError) -> Outcome {
         let names: [String]
         do { names = try fileSystem.contentsOfDirectory(directory) } catch { throw WALError(error) }
-        var obsolete = names.filter { $0.hasSuffix(SegmentName.temporarySuffix) }
+        var obsolete = names.filter(Self.isLogTemporary)
         let metadata = try readMetadata(names: names)
         let floor = metadata?.firstIndex ?? 1
 
@@ -124,6 +124,15 @@ struct Recovery<FS: FileSystem> {
         }
         chain.append(segment)
         return []
+    }
+
+    /// Whether `name` is a temporary file this log writes (a segment being created, or
+    /// `wal.meta` being replaced). Only those are removed: anything else in the directory,
+    /// such as a user's `notes.tmp` or a directory `build.tmp`, is not the log's to delete.
+    static func isLogTemporary(_ name: String) -> Bool {
+        if name == LogMetadata.temporaryName { return true }
+        guard name.hasSuffix(SegmentName.temporarySuffix) else { return false }
+        return SegmentName.parse(String(name.dropLast(SegmentName.temporarySuffix.count))) != nil
     }
 
     private func readMetadata(names: [String]) throws(WALError) -> LogMetadata? {
