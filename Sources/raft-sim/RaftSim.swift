@@ -18,16 +18,16 @@ struct RaftSim: AsyncParsableCommand {
             Exits 0 when every invariant held, 1 with the failing seed otherwise.
             """)
 
-    @Option(help: "Run this one seed and print its trace.")
+    @Option(parsing: .unconditional, help: "Run this one seed and print its trace.")
     var seed: UInt64?
 
-    @Option(help: "Sweep this many seeds.")
+    @Option(parsing: .unconditional, help: "Sweep this many seeds.")
     var seeds: Int?
 
-    @Option(help: "The first seed of a sweep.")
+    @Option(parsing: .unconditional, help: "The first seed of a sweep.")
     var start: UInt64 = 1
 
-    @Option(help: "Ticks with faults on, per seed.")
+    @Option(parsing: .unconditional, help: "Ticks with faults on, per seed.")
     var ticks: UInt64 = 20_000
 
     @Flag(help: "Turn every fault kind on in every seed (by default each is off for about half the seeds).")
@@ -42,9 +42,22 @@ struct RaftSim: AsyncParsableCommand {
     @Flag(help: "With --seed: print every event of the trace.")
     var verbose = false
 
+    /// Bounds on what one invocation may ask for, far beyond any useful run: a sweep keeps
+    /// one entry per seed in memory, and a run's tick counter must not overflow.
+    static let maxSeeds = 1 << 24
+    static let maxTicks: UInt64 = 1 << 40
+
     func validate() throws {
         guard (seed == nil) != (seeds == nil) else { throw ValidationError("give either --seed N or --seeds COUNT") }
-        if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1") }
+        if let seeds {
+            guard seeds >= 1 else { throw ValidationError("--seeds must be positive") }
+            guard seeds <= Self.maxSeeds else { throw ValidationError("--seeds must be at most \(Self.maxSeeds)") }
+            guard start.addingReportingOverflow(UInt64(seeds - 1)).overflow == false else {
+                throw ValidationError("--start \(start) with --seeds \(seeds) runs past the largest seed, \(UInt64.max)")
+            }
+        }
+        guard ticks >= 1, ticks <= Self.maxTicks else { throw ValidationError("--ticks must be between 1 and \(Self.maxTicks)") }
+        if verbose && seed == nil { throw ValidationError("--verbose prints one seed's trace: give it with --seed N") }
     }
 
     func run() async throws {

@@ -108,6 +108,7 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
         configuration: RaftNodeConfiguration, fileSystem: FS, stateMachine: consuming SM, transport: T,
         writes: WriteScheduling
     ) async throws(RaftNodeError) -> NodeEngine {
+        try configuration.validate()
         let logger = configuration.logger
         do { try createDirectories(configuration.directory, fileSystem: fileSystem) } catch {
             throw .storage(error.code == .noSpace ? .diskFull(error) : .ioFailure(error))

@@ -41,6 +41,9 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
     /// The caller's task was cancelled while it waited. For a proposal or a membership
     /// change the outcome is unknown: it may still be applied.
     case cancelled
+    /// The node's configuration is impossible (such as founding a cluster without itself);
+    /// nothing was written.
+    case invalidConfiguration(String)
 
     public var description: String {
         switch self {
@@ -49,6 +52,7 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
         case .proposalDropped(let index): "entry \(index) was replaced by another leader's; not applied"
         case .overloaded: "overloaded: too many requests waiting"
         case .emptyCommand: "a command must not be empty"
+        case .invalidConfiguration(let reason): "invalid configuration: \(reason)"
         case .readTimedOut: "read timed out waiting for the leader"
         case .rejected(let error): "rejected: \(error)"
         case .storage(let error): "write-ahead log failed: \(error)"

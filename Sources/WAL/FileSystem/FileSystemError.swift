@@ -38,7 +38,11 @@ public struct FileSystemError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public var description: String {
-        let number = errno.map { " (errno \($0))" } ?? ""
-        return "\(operation) \(path): \(code)\(number)"
+        guard let errno else { return "\(operation) \(path): \(code)" }
+        let name = ErrnoName.name(errno)
+        // `other` says nothing an errno name does not say better.
+        let kind = code == .other ? name ?? "\(code)" : "\(code)"
+        let detail = name.map { code == .other ? "errno \(errno)" : "\($0), errno \(errno)" } ?? "errno \(errno)"
+        return "\(operation) \(path): \(kind) (\(detail))"
     }
 }

@@ -29,6 +29,8 @@
 enum RecordFrame {
     static let headerSize = 32
     static let alignment = 8
+    /// The largest payload a frame can describe: its length field has 32 bits.
+    static let maxPayloadSize = Int(UInt32.max)
 
     enum RecordType: UInt8 {
         case entry = 1

@@ -2,8 +2,8 @@
 /// so that a plain sort orders segments by sequence and the name alone tells where each starts.
 enum SegmentName {
     static let suffix = ".wal"
-    /// Files being prepared carry this suffix until they are complete and synced; recovery
-    /// deletes any it finds.
+    /// Files being prepared carry this suffix after their segment name until they are
+    /// complete and synced; recovery deletes any it finds (and no other `.tmp` file).
     static let temporarySuffix = ".tmp"
 
     static func make(sequence: UInt64, firstIndex: UInt64) -> String {

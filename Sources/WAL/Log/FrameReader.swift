@@ -1,7 +1,9 @@
 /// Reads the frames of one segment file sequentially through a bounded buffer.
 ///
 /// Used by recovery and by reads. It verifies every frame's CRC, and never trusts a length
-/// field further than `maxPayload`, so memory stays bounded whatever the file holds.
+/// field further than `maxPayload` (the format's limit, so that every record a writer
+/// accepted reads back) or past the end of the file: a frame is buffered only once the file
+/// is known to hold all of it, so memory stays bounded by the file's size.
 final class FrameReader<FS: FileSystem> {
     enum Step {
         /// A frame whose checksum is valid. `payload` is valid until the next call.

@@ -71,7 +71,7 @@ public final class LogReader<FS: FileSystem> {
         let start = segment.scanStart(for: nextIndex, interval: options.indexInterval)
         let reader = FrameReader(
             fileSystem: fileSystem, file: file, path: path, salt: segment.header.salt,
-            maxPayload: options.maxPayloadSize, fileSize: segment.endOffset, startOffset: start,
+            maxPayload: RecordFrame.maxPayloadSize, fileSize: segment.endOffset, startOffset: start,
             bufferSize: min(options.readBufferSize, 256 << 10))
         current = (reader, file)
         return reader

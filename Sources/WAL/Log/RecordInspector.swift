@@ -34,6 +34,7 @@ extension WriteAheadLog {
         directory: String, fileSystem: FS, options: WALOptions = WALOptions(),
         _ body: (RecordSummary) -> Void
     ) throws(WALError) {
+        try options.validate()
         let outcome = try Recovery(fileSystem: fileSystem, directory: directory, options: options).run()
         for segment in outcome.segments {
             let path = directory + "/" + segment.name
@@ -42,7 +43,7 @@ extension WriteAheadLog {
                 defer { fileSystem.closeFile(file) }
                 let reader = FrameReader(
                     fileSystem: fileSystem, file: file, path: path, salt: segment.header.salt,
-                    maxPayload: options.maxPayloadSize, fileSize: segment.endOffset,
+                    maxPayload: RecordFrame.maxPayloadSize, fileSize: segment.endOffset,
                     startOffset: Int64(SegmentHeader.size), bufferSize: options.readBufferSize)
                 while case .frame(let header, let offset, let payload) = try reader.next() {
                     let kind: RecordSummary.Kind

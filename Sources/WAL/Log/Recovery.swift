@@ -23,14 +23,23 @@ struct Recovery<FS: FileSystem> {
     func run() throws(WALError) -> Outcome {
         let names: [String]
         do { names = try fileSystem.contentsOfDirectory(directory) } catch { throw WALError(error) }
-        var obsolete = names.filter { $0.hasSuffix(SegmentName.temporarySuffix) }
-        let floor = try readMetadata(names: names)?.firstIndex ?? 1
+        var obsolete = names.filter(Self.isLogTemporary)
+        let metadata = try readMetadata(names: names)
+        let floor = metadata?.firstIndex ?? 1
 
         var named: [(name: String, sequence: UInt64, firstIndex: UInt64)] = []
         for name in names {
             if let parsed = SegmentName.parse(name) { named.append((name, parsed.sequence, parsed.firstIndex)) }
         }
         named.sort { $0.sequence < $1.sequence }
+        // The newest segment is recorded once it is durable: finding an older one means the
+        // last segment is gone, and with it acknowledged entries.
+        if let recorded = metadata?.lastSequence, recorded > (named.last?.sequence ?? 0) {
+            let found = named.last.map { "the newest segment found is \($0.name)" } ?? "no segment was found"
+            throw WALError.corruption(
+                file: directory + "/" + LogMetadata.fileName, offset: 0,
+                reason: "the last segment, sequence \(recorded), is missing (\(found))")
+        }
         for (previous, next) in zip(named, named.dropFirst()) where previous.sequence == next.sequence {
             throw WALError.corruption(
                 file: directory + "/" + next.name, offset: 0, reason: "two segments with sequence \(next.sequence)")
@@ -59,6 +68,13 @@ struct Recovery<FS: FileSystem> {
         while chain.count > 1 && chain[0].lastIndex < floor {
             obsolete.append(chain.removeFirst().name)
         }
+        // The first live segment holds the log's first index (or starts there): one that
+        // starts later means the segments before it are gone.
+        if let first = chain.first, first.firstIndex > floor {
+            throw WALError.corruption(
+                file: directory + "/" + first.name, offset: 0,
+                reason: "the log starts at index \(floor) but its first segment starts at \(first.firstIndex): the first segment, holding entries \(floor)...\(first.firstIndex - 1), is missing")
+        }
         let firstIndex = max(floor, chain.first?.firstIndex ?? floor)
         let lastIndex = max(chain.last?.lastIndex ?? firstIndex - 1, firstIndex - 1)
         report.segmentCount = chain.count
@@ -68,7 +84,7 @@ struct Recovery<FS: FileSystem> {
         report.hardState = hardState
         return Outcome(
             segments: chain, firstIndex: firstIndex, hardState: hardState, lastFileSize: lastFileSize,
-            report: report, obsoleteFiles: obsolete, nextSequence: (named.last?.sequence ?? 0) + 1)
+            report: report, obsoleteFiles: obsolete, nextSequence: max(named.last?.sequence ?? 0, metadata?.lastSequence ?? 0) + 1)
     }
 
     /// Appends a scanned segment to the chain. Returns the names of segments it made void.
@@ -108,6 +124,15 @@ struct Recovery<FS: FileSystem> {
         }
         chain.append(segment)
         return []
+    }
+
+    /// Whether `name` is a temporary file this log writes (a segment being created, or
+    /// `wal.meta` being replaced). Only those are removed: anything else in the directory,
+    /// such as a user's `notes.tmp` or a directory `build.tmp`, is not the log's to delete.
+    static func isLogTemporary(_ name: String) -> Bool {
+        if name == LogMetadata.temporaryName { return true }
+        guard name.hasSuffix(SegmentName.temporarySuffix) else { return false }
+        return SegmentName.parse(String(name.dropLast(SegmentName.temporarySuffix.count))) != nil
     }
 
     private func readMetadata(names: [String]) throws(WALError) -> LogMetadata? {

@@ -54,7 +54,7 @@ struct SegmentScanner<FS: FileSystem> {
 
         let reader = FrameReader(
             fileSystem: fileSystem, file: file, path: path, salt: header.salt,
-            maxPayload: options.maxPayloadSize, fileSize: fileSize,
+            maxPayload: RecordFrame.maxPayloadSize, fileSize: fileSize,
             startOffset: Int64(SegmentHeader.size), bufferSize: options.readBufferSize)
         // The batch being read: committed into `info` only when its marker checks out.
         var batchFrames: UInt32 = 0

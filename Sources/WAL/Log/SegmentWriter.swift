@@ -288,6 +288,8 @@ final class SegmentWriter<FS: FileSystem> {
             isTruncation: isTruncation, hardState: hardState)
         nextSequence += 1
         statistics.segmentsCreated += 1
+        try LogMetadata(firstIndex: self.firstIndex, lastSequence: created.sequence)
+            .write(fileSystem: fileSystem, directory: directory)
         let handle: FS.FileHandle
         do { handle = try fileSystem.openFile(path(created.name), mode: .readWrite) } catch { throw WALError(error) }
         fileSystem.closeFile(active)
@@ -367,21 +369,8 @@ final class SegmentWriter<FS: FileSystem> {
     /// entries. If the log ends before `index`, it restarts empty at `index + 1`.
     func truncatePrefix(through index: UInt64) throws(WALError) {
         guard index >= firstIndex else { return }
-        let metadata = LogMetadata(firstIndex: index + 1)
-        let temporary = path(LogMetadata.fileName + SegmentName.temporarySuffix)
-        do throws(FileSystemError) {
-            do {
-                try fileSystem.removeFile(temporary)
-            } catch where error.code == .notFound {}
-            let file = try fileSystem.openFile(temporary, mode: .createNew)
-            defer { fileSystem.closeFile(file) }
-            try fileSystem.write(metadata.encoded, to: file, at: 0)
-            try fileSystem.synchronize(file)
-            try fileSystem.rename(temporary, to: path(LogMetadata.fileName))
-            try fileSystem.synchronizeDirectory(directory)
-        } catch {
-            throw WALError(error)
-        }
+        try LogMetadata(firstIndex: index + 1, lastSequence: nextSequence - 1)
+            .write(fileSystem: fileSystem, directory: directory)
         let previousLast = lastIndex
         firstIndex = index + 1
         if index > previousLast {

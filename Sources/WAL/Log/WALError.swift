@@ -25,6 +25,8 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
     case payloadTooLarge(size: Int, limit: Int)
     /// A truncation asked for something the log cannot do.
     case invalidTruncation(String)
+    /// A `WALOptions` value no log can work with; nothing was written.
+    case invalidOptions(String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,7 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
         case .payloadTooLarge(let size, let limit):
             return "payload of \(size) bytes exceeds the limit of \(limit)"
         case .invalidTruncation(let reason): return "invalid truncation: \(reason)"
+        case .invalidOptions(let reason): return "invalid options: \(reason)"
         }
     }
 

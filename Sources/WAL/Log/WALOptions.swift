@@ -1,13 +1,17 @@
 import Logging
 
 /// Tuning and limits for a `WriteAheadLog`.
+///
+/// Opening a log refuses impossible values (a size or interval that is zero or negative, a
+/// payload limit above what the format holds) with `WALError.invalidOptions`.
 public struct WALOptions: Sendable {
     /// A segment is sealed and a new one started once it reaches this size. A single batch
     /// larger than this still goes whole into one segment.
     public var segmentSize: Int = 64 << 20
-    /// The largest payload a single entry may have. It also bounds the memory recovery and
-    /// reads need, whatever the log's length. Never lower it below the size of records
-    /// already written: recovery treats a longer record as damage.
+    /// The largest payload a single entry may have; appends of larger payloads are refused
+    /// before anything is written. At most `WALOptions.largestPayloadSize`, what a record
+    /// frame can hold. It limits only what is written: readers accept every record the
+    /// format holds, so lowering it never makes records already written unreadable.
     public var maxPayloadSize: Int = 16 << 20
     /// At most this many bytes of appends go into one batch (one vectored write).
     public var maxBatchBytes: Int = 8 << 20
@@ -15,6 +19,7 @@ public struct WALOptions: Sendable {
     /// memory cannot grow without bound however fast callers produce.
     public var maxBytesInFlight: Int = 64 << 20
     /// Every this-many-th entry's file offset is kept in memory to find entries quickly.
+    /// Must be positive.
     public var indexInterval: Int = 32
     /// The buffer size for sequential scans (recovery and reads).
     public var readBufferSize: Int = 1 << 20

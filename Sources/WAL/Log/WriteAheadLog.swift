@@ -34,6 +34,7 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     /// files are removed. Anything else that fails a check is reported as
     /// `WALError.corruption` naming the file and byte offset, and nothing is changed.
     public convenience init(directory: String, fileSystem: FS, options: WALOptions = WALOptions()) throws(WALError) {
+        try options.validate()
         do { try fileSystem.createDirectory(directory) } catch { throw WALError(error) }
         let lockPath = directory + "/" + Self.lockFileName
         let lock = try Self.acquireLock(lockPath, fileSystem: fileSystem)
@@ -93,7 +94,8 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
     public static func verify(
         directory: String, fileSystem: FS, options: WALOptions = WALOptions()
     ) throws(WALError) -> RecoveryReport {
-        try Recovery(fileSystem: fileSystem, directory: directory, options: options).run().report
+        try options.validate()
+        return try Recovery(fileSystem: fileSystem, directory: directory, options: options).run().report
     }
 
     /// Makes what recovery found durable: cuts the torn tail, deletes void files, and starts
@@ -123,6 +125,8 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
                 fileSystem: fileSystem, directory: directory, sequence: outcome.nextSequence,
                 firstIndex: outcome.firstIndex, isTruncation: false, hardState: outcome.hardState)
             outcome.nextSequence += 1
+            try LogMetadata(firstIndex: outcome.firstIndex, lastSequence: segment.sequence)
+                .write(fileSystem: fileSystem, directory: directory)
             do throws(FileSystemError) {
                 for old in outcome.segments { try fileSystem.removeFile(directory + "/" + old.name) }
                 if !outcome.segments.isEmpty { try fileSystem.synchronizeDirectory(directory) }

@@ -4,16 +4,24 @@ import WAL
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print one line per record: index, term, type, size (and file offset).")
+        abstract: "Print one line per record: index, term, type, size (and file offset).",
+        discussion: """
+            Exit status: 0 every record intact, 1 corruption found, 2 the log could not be \
+            read (a missing directory, a permission or I/O error), 64 a usage error.
+            """)
 
     @Argument(help: "The log directory.")
     var directory: String
 
-    @Option(help: "The first index to show.")
+    @Option(parsing: .unconditional, help: "The first index to show.")
     var from: UInt64 = 0
 
-    @Option(help: "The last index to show.")
+    @Option(parsing: .unconditional, help: "The last index to show.")
     var to: UInt64 = .max
+
+    func validate() throws {
+        guard from <= to else { throw ValidationError("--from \(from) is after --to \(to)") }
+    }
 
     func run() throws {
         do {
@@ -27,7 +35,7 @@ struct DumpCommand: ParsableCommand {
             }
         } catch {
             printError("wal dump: \(error)")
-            throw ExitCode(1)
+            throw ExitCode(error.isCorruption ? 1 : 2)
         }
     }
 }

@@ -15,27 +15,30 @@ struct StressCommand: AsyncParsableCommand {
             every index up to N is durable. With --compare-raw, a plain pwrite+fdatasync loop \
             and a buffered sequential write run in the same directory afterwards, so the log \
             is measured against the raw disk in one run.
+
+            Exit status: 0 ok, 1 corruption found, 2 an I/O error (a full disk, say), 64 a \
+            usage error.
             """)
 
     @Argument(help: "The log directory.")
     var directory: String
 
-    @Option(help: "Payload bytes per record.")
+    @Option(parsing: .unconditional, help: "Payload bytes per record.")
     var recordSize = 256
 
-    @Option(help: "Concurrent producers.")
+    @Option(parsing: .unconditional, help: "Concurrent producers.")
     var concurrency = 64
 
-    @Option(help: "Records per append call.")
+    @Option(parsing: .unconditional, help: "Records per append call.")
     var batch = 1
 
-    @Option(help: "How long to run, such as 10s, 500ms or 2m (default 10s unless --records is given).")
+    @Option(parsing: .unconditional, help: "How long to run, such as 10s, 500ms or 2m (default 10s unless --records is given).")
     var duration: String?
 
-    @Option(help: "How many records to append.")
+    @Option(parsing: .unconditional, help: "How many records to append.")
     var records: UInt64?
 
-    @Option(help: "Segment size in MiB.")
+    @Option(parsing: .unconditional, help: "Segment size in MiB.")
     var segmentSize = 64
 
     @Flag(help: "Print `ack N` as soon as every index up to N is durable.")
@@ -49,9 +52,17 @@ struct StressCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard recordSize >= 8 else { throw ValidationError("--record-size must be at least 8") }
+        guard recordSize <= WALOptions.largestPayloadSize else {
+            throw ValidationError(
+                "--record-size must be at most \(WALOptions.largestPayloadSize), the largest record the log's format holds")
+        }
         guard concurrency >= 1, batch >= 1 else { throw ValidationError("--concurrency and --batch must be positive") }
         if let duration, Self.parseDuration(duration) == nil {
-            throw ValidationError("--duration takes a number with ms, s or m, such as 10s")
+            throw ValidationError("--duration takes a positive number with ms, s or m, at most 1000000s, such as 10s")
+        }
+        guard segmentSize >= 1 else { throw ValidationError("--segment-size must be positive") }
+        guard segmentSize <= Self.maxSegmentMebibytes else {
+            throw ValidationError("--segment-size must be at most \(Self.maxSegmentMebibytes) (MiB)")
         }
     }
 
@@ -110,10 +121,16 @@ struct StressCommand: AsyncParsableCommand {
         }
     }
 
+    /// The largest segment `--segment-size` takes, in MiB (1 TiB): beyond it the size in
+    /// bytes is no longer a useful segment, and far enough below `Int.max` not to overflow.
+    static let maxSegmentMebibytes = 1 << 20
+
+    /// Parses `10s`, `500ms` or `2m`; nil for anything else, including infinite, non-positive
+    /// or absurdly long durations (over a million seconds), which would overflow a `Duration`.
     static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value > 0 {
+            if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite, value * scale <= 1e6 {
                 return .milliseconds(Int64(value * scale * 1000))
             }
         }

@@ -11,6 +11,9 @@ struct VerifyCommand: ParsableCommand {
             drops it). Exits 1 naming the file and byte offset of any corruption in the log, \
             the file and block of any corrupt snapshot, or a log that starts after the newest \
             valid snapshot ends.
+
+            Exit status: 0 intact, 1 corruption found, 2 the log could not be read (a \
+            missing directory, a permission or I/O error), 64 a usage error.
             """)
 
     @Argument(help: "The log directory.")
@@ -46,6 +49,8 @@ struct VerifyCommand: ParsableCommand {
             logFirstIndex = report.firstIndex
         } catch {
             printError("wal verify: \(error)")
+            // The snapshots would only repeat an error about the same path.
+            guard error.isCorruption else { throw ExitCode(2) }
             failed = true
         }
         if !verifySnapshots(logFirstIndex: logFirstIndex) { failed = true }
