@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .library(name: "RaftNIO", targets: ["RaftNIO"]),
+        .library(name: "RaftKV", targets: ["RaftKV"]),
         .executable(name: "raftkv", targets: ["raftkv"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
@@ -70,6 +71,19 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+
+        // MARK: Replicated key-value store and its RESP front end
+        .target(
+            name: "RaftKV",
+            dependencies: [
+                "Raft",
+                "RaftCore",
+                "WAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -144,6 +158,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
+        .testTarget(
+            name: "RaftKVTests",
+            dependencies: [
+                "RaftKV",
+                "Raft",
+                "RaftCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
