@@ -84,13 +84,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
         // MARK: Test support
         .target(
             name: "RaftSimulation",
-            dependencies: ["WAL", "RaftCore", "Raft", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WAL", "RaftCore", "Raft", "RaftKV", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Executables
@@ -98,6 +99,11 @@ let package = Package(
             name: "raftkv",
             dependencies: [
                 "WAL",
+                "Raft",
+                "RaftKV",
+                "RaftNIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -158,6 +164,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
+        .testTarget(
+            name: "RaftKVProcessTests",
+            dependencies: [
+                "RaftKV",
+                "RaftSimulation",
+                "raftkv",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "RaftKVTests",
             dependencies: [
