@@ -19,6 +19,7 @@ final class RecordedHistory: Sendable {
     let operations = Mutex<[HistoryOperation]>([])
     let increments = Mutex<[String: [Increment]]>([:])
     let acknowledgedWrites = Atomic<Int>(0)
+    let stopped = Atomic<Bool>(false)
     let start = ContinuousClock.now
 
     var now: UInt64 {
@@ -37,14 +38,14 @@ final class RecordedHistory: Sendable {
     static let counterKeys = ["c0", "c1"]
 
     /// One client of the load: random commands against random nodes, every outcome recorded.
-    static func runClient(_ number: Int, cluster: ServerCluster, history: RecordedHistory, stop: Atomic<Bool>) async {
+    static func runClient(_ number: Int, cluster: ServerCluster, history: RecordedHistory) async {
         var random = SystemRandomNumberGenerator()
         var client: RESPClient?
         var sequence = 0
         var lastSeen: [String: String] = [:]
         let ids = cluster.members.keys.sorted()
         var operations = 0
-        while !stop.load(ordering: .relaxed), operations < 20_000 {
+        while !history.stopped.load(ordering: .relaxed), operations < 20_000 {
             operations += 1
             if client == nil {
                 client = try? await cluster.client(ids.randomElement(using: &random)!, timeout: .seconds(4))
@@ -138,13 +139,12 @@ final class RecordedHistory: Sendable {
         try #require(first != nil, "a leader is elected; logs:\n\(cluster.log(of: 1))")
 
         let history = RecordedHistory()
-        let stop = Atomic<Bool>(false)
         // The issue asks for 30 cycles per CI run; 12 keep the suite within its time budget on
         // two shared cores.
         let cycles = 12
         try await withThrowingTaskGroup(of: Void.self) { group in
             for number in 0..<4 {
-                group.addTask { await Self.runClient(number, cluster: cluster, history: history, stop: stop) }
+                group.addTask { await Self.runClient(number, cluster: cluster, history: history) }
             }
             for cycle in 0..<cycles {
                 try await Task.sleep(for: .milliseconds(400))
@@ -159,7 +159,7 @@ final class RecordedHistory: Sendable {
                 #expect(await cluster.leader() != nil, "cycle \(cycle): the cluster elects a leader again")
             }
             try await Task.sleep(for: .milliseconds(500))
-            stop.store(true, ordering: .relaxed)
+            history.stopped.store(true, ordering: .relaxed)
             try await group.waitForAll()
         }
 

@@ -79,7 +79,7 @@ final class ServerCluster: @unchecked Sendable {
             "--peers", peersFlag, "--cluster-secret-file", member.secretFile,
         ]
         let log = directory + "/n\(id).log"
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         process.standardError = handle

@@ -17,7 +17,7 @@ actor LeaderForwarder {
 
     /// Forwards an encoded command to the leader at `address` and returns its result, or the
     /// error reply to give the client (which says whether the write may have happened).
-    func forward(_ command: [UInt8], to address: String) async -> Result<KVResult, RESPValue> {
+    func forward(_ command: [UInt8], to address: String) async -> Result<KVResult, FailedWrite> {
         let client: RESPClient
         if let cached = clients[address] {
             client = cached
@@ -26,13 +26,13 @@ actor LeaderForwarder {
                 let connected = try? await RESPClient.connect(
                     host: parsed.host, port: parsed.port, connectTimeout: .seconds(1), replyTimeout: timeout)
             else {
-                return .failure(.error("TRYAGAIN cannot reach the leader at \(address); the write was not executed, retry"))
+                return .failure(FailedWrite(.error("TRYAGAIN cannot reach the leader at \(address); the write was not executed, retry")))
             }
             if let password {
                 // Nothing was proposed yet: an authentication failure is a clean refusal.
                 guard let reply = try? await connected.send([Array("AUTH".utf8), password]), !reply.isError else {
                     await connected.close()
-                    return .failure(.error("TRYAGAIN the leader refused this node's AUTH; the write was not executed"))
+                    return .failure(FailedWrite(.error("TRYAGAIN the leader refused this node's AUTH; the write was not executed")))
                 }
             }
             clients[address] = connected
@@ -43,20 +43,20 @@ actor LeaderForwarder {
             switch reply {
             case .bulkString(let bytes):
                 guard let result = try? KVResult(decoding: bytes) else {
-                    return .failure(WriteFailure.unknown("the leader's answer was undecodable"))
+                    return .failure(FailedWrite(WriteFailure.unknown("the leader's answer was undecodable")))
                 }
                 return .success(result)
             case .error:
                 // The leader classified its own failure (TRYAGAIN, NOLEADER, UNKNOWNOUTCOME).
-                return .failure(reply)
+                return .failure(FailedWrite(reply))
             default:
-                return .failure(WriteFailure.unknown("the leader answered \(reply)"))
+                return .failure(FailedWrite(WriteFailure.unknown("the leader answered \(reply)")))
             }
         } catch {
             clients[address] = nil
             await client.close()
             logger.debug("forwarding failed", metadata: ["leader": "\(address)", "error": "\(error)"])
-            return .failure(WriteFailure.unknown("forwarded to the leader at \(address), then \(error)"))
+            return .failure(FailedWrite(WriteFailure.unknown("forwarded to the leader at \(address), then \(error)")))
         }
     }
 }

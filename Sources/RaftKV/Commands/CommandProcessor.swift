@@ -105,8 +105,8 @@ public final class CommandProcessor: Sendable {
                     for (result, write) in zip(results, writes) { replies.append(write.1(result)) }
                 case .success(let other):
                     replies += Array(repeating: WriteFailure.unknown("unexpected result \(other)"), count: writes.count)
-                case .failure(let reply):
-                    replies += Array(repeating: reply, count: writes.count)
+                case .failure(let failure):
+                    replies += Array(repeating: failure.reply, count: writes.count)
                 }
             case .read:
                 var queries: [@Sendable (KVStore) -> RESPValue] = []
@@ -127,22 +127,22 @@ public final class CommandProcessor: Sendable {
 
     /// Replicates `command` (forwarding it from a follower) and returns its result once it is
     /// applied here, or the error reply.
-    func submit(_ command: KVCommand) async -> Result<KVResult, RESPValue> {
+    func submit(_ command: KVCommand) async -> Result<KVResult, FailedWrite> {
         let bytes = command.encoded()
         var leader = backend.leaderID
         if leader == identity.id {
             do throws(RaftNodeError) {
                 return .success(try await backend.propose(bytes))
             } catch {
-                guard case .notLeader(let other) = error, let other else { return .failure(WriteFailure.reply(for: error)) }
+                guard case .notLeader(let other) = error, let other else { return .failure(FailedWrite(WriteFailure.reply(for: error))) }
                 leader = other
             }
         }
-        guard let leader else { return .failure(WriteFailure.reply(for: .notLeader(leader: nil))) }
+        guard let leader else { return .failure(FailedWrite(WriteFailure.reply(for: .notLeader(leader: nil)))) }
         var address = members.withLock { $0[leader]?.client }
         if address == nil { address = (try? await publishMembershipQuietly())?[leader]?.client }
         guard let address else {
-            return .failure(.error("TRYAGAIN the leader's client address is not known yet; the write was not executed"))
+            return .failure(FailedWrite(.error("TRYAGAIN the leader's client address is not known yet; the write was not executed")))
         }
         let result = await forwarder.forward(bytes, to: address)
         if case .success = result {

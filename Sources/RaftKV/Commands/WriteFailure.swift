@@ -26,3 +26,13 @@ enum WriteFailure {
         return .error("TRYAGAIN read failed: \(error), retry")
     }
 }
+
+/// A write that got no result: the error reply its client gets.
+struct FailedWrite: Error {
+    /// The reply, which says whether the write may have happened.
+    var reply: RESPValue
+
+    init(_ reply: RESPValue) {
+        self.reply = reply
+    }
+}

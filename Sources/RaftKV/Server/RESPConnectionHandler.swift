@@ -75,7 +75,8 @@ final class RESPConnectionHandler: ChannelInboundHandler {
         let close = error != nil || session.wantsClose
         let write = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)))
         if close {
-            write.whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            write.whenComplete { _ in channel.close(promise: nil) }
             return
         }
         context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
