@@ -133,14 +133,31 @@ final class ServerCluster: @unchecked Sendable {
         return fields
     }
 
+    /// Waits until every member in `ids` names `leader` and knows its client address.
+    func followersKnow(_ leader: Int, ids: [Int], timeout: Duration = .seconds(20)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var all = true
+            for id in ids {
+                let info = await info(id)
+                if info?["leader_id"] != "\(leader)" || info?["leader_client_addr"]?.isEmpty != false { all = false }
+            }
+            if all { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     /// The member that says it leads, once the ones in `among` agree on one, within `timeout`.
     func leader(among ids: [Int]? = nil, timeout: Duration = .seconds(20)) async -> Int? {
         let ids = ids ?? members.keys.sorted()
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             for id in ids {
+                // Ready: it leads and has recorded its client address, so followers can forward.
                 if let info = await info(id), info["role"] == "leader",
-                    let leader = info["leader_id"].flatMap(Int.init), leader == id
+                    let leader = info["leader_id"].flatMap(Int.init), leader == id,
+                    info["leader_client_addr"]?.isEmpty == false
                 {
                     return id
                 }
