@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .library(name: "RaftNIO", targets: ["RaftNIO"]),
+        .library(name: "RaftKV", targets: ["RaftKV"]),
         .executable(name: "raftkv", targets: ["raftkv"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
@@ -73,10 +74,24 @@ let package = Package(
             ]
         ),
 
+        // MARK: Replicated key-value store and its RESP front end
+        .target(
+            name: "RaftKV",
+            dependencies: [
+                "Raft",
+                "RaftCore",
+                "WAL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Test support
         .target(
             name: "RaftSimulation",
-            dependencies: ["WAL", "RaftCore", "Raft", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WAL", "RaftCore", "Raft", "RaftKV", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Executables
@@ -84,6 +99,11 @@ let package = Package(
             name: "raftkv",
             dependencies: [
                 "WAL",
+                "Raft",
+                "RaftKV",
+                "RaftNIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -144,6 +164,25 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
+        .testTarget(
+            name: "RaftKVProcessTests",
+            dependencies: [
+                "RaftKV",
+                "RaftSimulation",
+                "raftkv",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "RaftKVTests",
+            dependencies: [
+                "RaftKV",
+                "Raft",
+                "RaftCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,7 +33,7 @@ struct KVWorkloadTests {
     @Test("Malformed commands fail with the right typed error")
     func malformedCommands() {
         #expect(throws: KVCodecError.truncated(offset: 0)) { try KVCommand(decoding: []) }
-        #expect(throws: KVCodecError.unknownTag(9, offset: 0)) { try KVCommand(decoding: [9, 0]) }
+        #expect(throws: KVCodecError.unknownTag(99, offset: 0)) { try KVCommand(decoding: [99, 0]) }
         #expect(throws: KVCodecError.truncated(offset: 1)) { try KVCommand(decoding: [2, 5, 0x61]) }
         #expect(throws: KVCodecError.trailingBytes(count: 2)) { try KVCommand(decoding: [2, 1, 0x61, 0, 0]) }
         #expect(throws: KVCodecError.invalidKey(offset: 1)) { try KVCommand(decoding: [2, 2, 0xC3, 0x28]) }

@@ -5,7 +5,7 @@ import WAL
 /// One member of a simulated cluster: its disk, which outlives crashes, and the engine
 /// running on it while it is up.
 final class SimulatedNode {
-    typealias Engine = NodeEngine<SimulatedFileSystem, KVStateMachine, SimulatedTransport>
+    typealias Engine = NodeEngine<SimulatedFileSystem, RecordingKVStateMachine, SimulatedTransport>
 
     enum State: Equatable {
         /// Running; `engine` is set.
@@ -60,7 +60,7 @@ final class SimulatedNode {
         lastCommit = 0
         lastCheckedApplied = .max
         engine = try await Engine.open(
-            configuration: configuration, fileSystem: fileSystem, stateMachine: KVStateMachine(),
+            configuration: configuration, fileSystem: fileSystem, stateMachine: RecordingKVStateMachine(),
             transport: SimulatedTransport(outbox: outbox), writes: .held)
         state = .up
     }

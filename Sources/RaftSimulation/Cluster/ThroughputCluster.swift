@@ -7,7 +7,7 @@ import WAL
 /// in-process benchmark, but through `Ready` handling, the WAL, the snapshot store and the
 /// state machine.
 public final class ThroughputCluster {
-    typealias Engine = NodeEngine<SimulatedFileSystem, KVStateMachine, SimulatedTransport>
+    typealias Engine = NodeEngine<SimulatedFileSystem, RecordingKVStateMachine, SimulatedTransport>
 
     private var engines: [Engine] = []
     private let outbox = SimulatedTransport.Outbox()
@@ -27,7 +27,7 @@ public final class ThroughputCluster {
             cluster.engines.append(
                 try await Engine.open(
                     configuration: configuration, fileSystem: SimulatedFileSystem(seed: id),
-                    stateMachine: KVStateMachine(), transport: SimulatedTransport(outbox: cluster.outbox),
+                    stateMachine: RecordingKVStateMachine(), transport: SimulatedTransport(outbox: cluster.outbox),
                     writes: .held))
         }
         for _ in 0..<100 where cluster.engines[0].role != .leader {

@@ -248,6 +248,10 @@ struct KeyHistorySearch {
             return nil
         case (.put, .completed), (.get, .completed), (.compareAndSet, .completed):
             return .impossible
+        // The register model knows puts, gets and compare-and-sets only; a history holding
+        // another command cannot be checked as one register.
+        case (.set, _), (.delete, _), (.increment, _), (.append, _), (.setMany, _), (.getSet, _), (.batch, _):
+            return .impossible
         }
     }
 

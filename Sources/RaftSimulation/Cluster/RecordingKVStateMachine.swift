@@ -1,9 +1,11 @@
 import Raft
+import RaftKV
 import WAL
 
-/// The simulation's state machine: a `KVStore` that also records every command it applies,
-/// so the harness can check that all replicas apply the same commands at the same indexes.
-public struct KVStateMachine: StateMachine {
+/// The simulation's state machine: RaftKV's `KVStore` that also records every command it
+/// applies, so the harness can check that all replicas apply the same commands at the same
+/// indexes.
+public struct RecordingKVStateMachine: StateMachine {
     public typealias Output = KVResult
 
     /// The replicated data.
@@ -50,9 +52,9 @@ public struct KVStateMachine: StateMachine {
 /// The commands a `KVStateMachine` applied since the last check: index, term and a hash of
 /// the bytes.
 final class AppliedLog {
-    var commands: [KVStateMachine.AppliedCommand] = []
+    var commands: [RecordingKVStateMachine.AppliedCommand] = []
 
-    func take() -> [KVStateMachine.AppliedCommand] {
+    func take() -> [RecordingKVStateMachine.AppliedCommand] {
         defer { commands = [] }
         return commands
     }

@@ -1,13 +1,13 @@
 /// Appends the fields of the workload's binary formats: minimal LEB128 lengths, so that
 /// small keys and values cost one length byte.
-struct ByteWriter {
-    private(set) var bytes: [UInt8] = []
+package struct ByteWriter {
+    package private(set) var bytes: [UInt8] = []
 
-    mutating func append(_ byte: UInt8) {
+    package mutating func append(_ byte: UInt8) {
         bytes.append(byte)
     }
 
-    mutating func appendLength(_ length: Int) {
+    package mutating func appendLength(_ length: Int) {
         var rest = UInt64(length)
         while rest >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
@@ -16,17 +16,23 @@ struct ByteWriter {
         bytes.append(UInt8(rest))
     }
 
-    mutating func appendBytes(_ value: [UInt8]) {
+    package mutating func appendBytes(_ value: [UInt8]) {
         appendLength(value.count)
         bytes.append(contentsOf: value)
     }
 
-    mutating func appendString(_ value: String) {
+    /// A signed integer in eight bytes, big-endian.
+    package mutating func appendInteger(_ value: Int64) {
+        let raw = UInt64(bitPattern: value)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: raw >> UInt64(shift))) }
+    }
+
+    package mutating func appendString(_ value: String) {
         appendBytes(Array(value.utf8))
     }
 
     // A flag byte tells an absent value from an empty one.
-    mutating func appendOptionalBytes(_ value: [UInt8]?) {
+    package mutating func appendOptionalBytes(_ value: [UInt8]?) {
         if let value {
             append(1)
             appendBytes(value)
@@ -37,21 +43,21 @@ struct ByteWriter {
 }
 
 /// Reads what ``ByteWriter`` wrote, failing with a typed error on anything malformed.
-struct ByteReader {
+package struct ByteReader {
     private let bytes: [UInt8]
     private(set) var offset = 0
 
-    init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    mutating func readByte() throws(KVCodecError) -> UInt8 {
+    package mutating func readByte() throws(KVCodecError) -> UInt8 {
         guard offset < bytes.count else { throw .truncated(offset: offset) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func readLength() throws(KVCodecError) -> Int {
+    package mutating func readLength() throws(KVCodecError) -> Int {
         let start = offset
         var value: UInt64 = 0
         var shift: UInt64 = 0
@@ -76,7 +82,15 @@ struct ByteReader {
         return Int(value)
     }
 
-    mutating func readBytes() throws(KVCodecError) -> [UInt8] {
+    package mutating func readInteger() throws(KVCodecError) -> Int64 {
+        guard bytes.count - offset >= 8 else { throw .truncated(offset: offset) }
+        var raw: UInt64 = 0
+        for byte in bytes[offset..<(offset + 8)] { raw = raw << 8 | UInt64(byte) }
+        offset += 8
+        return Int64(bitPattern: raw)
+    }
+
+    package mutating func readBytes() throws(KVCodecError) -> [UInt8] {
         let start = offset
         let length = try readLength()
         guard length <= bytes.count - offset else { throw .truncated(offset: start) }
@@ -84,14 +98,14 @@ struct ByteReader {
         return Array(bytes[offset..<(offset + length)])
     }
 
-    mutating func readString() throws(KVCodecError) -> String {
+    package mutating func readString() throws(KVCodecError) -> String {
         let start = offset
         let raw = try readBytes()
         guard let string = String(validating: raw, as: UTF8.self) else { throw .invalidKey(offset: start) }
         return string
     }
 
-    mutating func readOptionalBytes() throws(KVCodecError) -> [UInt8]? {
+    package mutating func readOptionalBytes() throws(KVCodecError) -> [UInt8]? {
         let start = offset
         switch try readByte() {
         case 0: return nil
@@ -100,7 +114,7 @@ struct ByteReader {
         }
     }
 
-    func finish() throws(KVCodecError) {
+    package func finish() throws(KVCodecError) {
         guard offset == bytes.count else { throw .trailingBytes(count: bytes.count - offset) }
     }
 }
