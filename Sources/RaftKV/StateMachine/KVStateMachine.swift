@@ -27,7 +27,7 @@ public struct KVStateMachine: StateMachine {
     }
 
     public func writeSnapshot(to sink: inout some SnapshotSink) async throws {
-        for chunk in store.snapshotChunks(chunkBytes: Self.snapshotChunkBytes) { try await sink.write(chunk) }
+        try await freeze().writeSnapshot(to: &sink)
     }
 
     public mutating func restore(from snapshot: some AsyncSequence<[UInt8], SnapshotError>) async throws {
