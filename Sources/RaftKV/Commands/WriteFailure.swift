@@ -7,7 +7,8 @@ enum WriteFailure {
         switch error {
         case .notLeader(nil):
             .error("NOLEADER no leader is known; the write was not executed, retry")
-        case .notLeader, .overloaded, .notStarted, .emptyCommand, .rejected, .proposalDropped, .readTimedOut:
+        case .notLeader, .overloaded, .notStarted, .invalidConfiguration, .emptyCommand, .rejected, .proposalDropped,
+            .readTimedOut:
             .error("TRYAGAIN \(error); the write was not executed, retry")
         case .leadershipLost, .cancelled, .shutDown, .stopped, .storage, .snapshot, .logGap, .undecodableEntry,
             .undecodableSnapshotMetadata, .stateMachineFailed, .alreadyStarted:
