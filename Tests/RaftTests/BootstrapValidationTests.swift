@@ -27,7 +27,7 @@ import WAL
         let fileSystem = SimulatedFileSystem(seed: 3)
         let node = RaftNode(
             configuration: configuration, fileSystem: fileSystem, stateMachine: KVStateMachine(),
-            transport: RaftNodeTests.LocalTransport(), clock: ContinuousClock())
+            transport: LocalTransport(), clock: ContinuousClock())
         do {
             try await node.run()
             Issue.record("\(name): the node ran")
