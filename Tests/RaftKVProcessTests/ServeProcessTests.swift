@@ -36,6 +36,8 @@ final class RecordedHistory: Sendable {
 @Suite(.serialized, .timeLimit(.minutes(4))) struct ServeProcessTests {
     static let registerKeys = (0..<4).map { "k\($0)" }
     static let counterKeys = ["c0", "c1"]
+    /// Acknowledged writes the kill-and-restart load must reach for its history to mean something.
+    static let requiredProgress = 100
 
     /// One client of the load: random commands against random nodes, every outcome recorded.
     static func runClient(_ number: Int, cluster: ServerCluster, history: RecordedHistory) async {
@@ -158,7 +160,13 @@ final class RecordedHistory: Sendable {
                 try cluster.start(victim)
                 #expect(await cluster.leader() != nil, "cycle \(cycle): the cluster elects a leader again")
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // The cycles above take a fixed time, and on two cores shared with the rest of the
+            // suite they can leave little room for the load: let it run on, unharmed, until it has
+            // made the progress asserted below (bounded in time, so a stalled cluster still fails).
+            let deadline = ContinuousClock.now + .seconds(60)
+            repeat {
+                try await Task.sleep(for: .milliseconds(500))
+            } while history.acknowledgedWrites.load(ordering: .relaxed) <= Self.requiredProgress && ContinuousClock.now < deadline
             history.stopped.store(true, ordering: .relaxed)
             try await group.waitForAll()
         }
@@ -181,7 +189,7 @@ final class RecordedHistory: Sendable {
         await reader.close()
 
         let operations = history.operations.withLock { $0 }
-        #expect(history.acknowledgedWrites.load(ordering: .relaxed) > 100, "the load made progress")
+        #expect(history.acknowledgedWrites.load(ordering: .relaxed) > Self.requiredProgress, "the load made progress")
         let result = LinearizabilityChecker().check(operations)
         #expect(result == .linearizable, "\(result)")
 
