@@ -102,6 +102,7 @@ let package = Package(
                 "Raft",
                 "RaftKV",
                 "RaftNIO",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -28,6 +28,13 @@ final class MemoryBackend: KVBackend {
         reads.add(1, ordering: .relaxed)
         return machine.withLock { query($0) }
     }
+
+    let snapshots = Atomic<Int>(0)
+
+    func snapshot() async throws(RaftNodeError) -> UInt64 {
+        if let failure = failure.withLock({ $0 }) { throw failure }
+        return UInt64(snapshots.add(1, ordering: .relaxed).newValue) * 10
+    }
 }
 
 @Suite struct CommandProcessorTests {
@@ -42,6 +49,33 @@ final class MemoryBackend: KVBackend {
 
     func run(_ processor: CommandProcessor, _ commands: [[String]], session: inout ClientSession) async -> [RESPValue] {
         await processor.execute(commands.map { $0.map { Array($0.utf8) } }, session: &session)
+    }
+
+    @Test func digestNamesTheStoreAndSnapshotAsksTheNode() async {
+        let processor = processor()
+        var session = processor.makeSession()
+        let before = await run(processor, [["RAFTKV.DIGEST"]], session: &session)
+        let after = await run(processor, [["SET", "k", "1"], ["RAFTKV.DIGEST"], ["RAFTKV.SNAPSHOT"]], session: &session)
+        #expect(after[2] == .integer(10), "the snapshot's index, as the node answered it")
+        #expect(backend.snapshots.load(ordering: .relaxed) == 1)
+        guard case .array(let empty) = before[0], case .array(let written) = after[1], empty.count == 2, written.count == 2 else {
+            Issue.record("DIGEST answers [digest, key count]: \(before) \(after)")
+            return
+        }
+        #expect(empty[1] == .integer(0) && written[1] == .integer(1))
+        #expect(empty[0] != written[0], "a write changes the digest")
+
+        let replica = MemoryBackend()
+        let other = CommandProcessor(
+            backend: replica, identity: .init(id: 2, clusterID: "00", addresses: .init(peer: "127.0.0.1:3", client: "127.0.0.1:4")),
+            password: nil, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var otherSession = other.makeSession()
+        let same = await run(other, [["SET", "k", "1"], ["RAFTKV.DIGEST"]], session: &otherSession)
+        #expect(same[1] == after[1], "replicas with the same contents have the same digest")
+
+        backend.failure.withLock { $0 = .shutDown }
+        let failed = await run(processor, [["RAFTKV.SNAPSHOT"]], session: &session)
+        #expect(failed[0].isError, "a failed snapshot is an error reply: \(failed)")
     }
 
     @Test func aPipelineRunsInOrderWithOneProposalPerRunOfWritesAndOneReadPerRunOfReads() async {

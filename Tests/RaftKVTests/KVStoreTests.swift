@@ -1,3 +1,4 @@
+import Raft
 import RaftKV
 import Testing
 
@@ -11,6 +12,23 @@ import Testing
             if size == 100 { #expect(chunks.count > 10, "a small chunk size gives many chunks") }
         }
         #expect(Array(KVStore().snapshotChunks(chunkBytes: 10)).flatMap { $0 } == KVStore().snapshotBytes())
+    }
+
+    @Test func aPlantedLostWriteLosesExactlyTheFirstPlainWriteToItsKey() throws {
+        var machine = KVStateMachine(losingFirstWriteTo: "x")
+        func apply(_ command: KVCommand, at index: UInt64) throws -> KVResult {
+            try machine.apply([CommittedCommand(index: index, term: 1, data: command.encoded())])[0]
+        }
+        #expect(try apply(.batch([.put(key: "y", value: [1]), .put(key: "x", value: [2])]), at: 2) == .batch([.ok, .ok]))
+        #expect(machine.store["y"] == [1], "other keys are written")
+        #expect(machine.store["x"] == nil, "the first write to x is answered but lost")
+        #expect(try apply(.put(key: "x", value: [3]), at: 3) == .ok)
+        #expect(machine.store["x"] == [3], "only the first write is lost")
+        #expect(machine.plantedLostWrite == nil)
+
+        var healthy = KVStateMachine()
+        _ = try healthy.apply([CommittedCommand(index: 2, term: 1, data: KVCommand.put(key: "x", value: [2]).encoded())])
+        #expect(healthy.store["x"] == [2], "without the planted fault nothing is lost")
     }
 
     @Test func everyCommandRoundTripsThroughItsEncoding() throws {

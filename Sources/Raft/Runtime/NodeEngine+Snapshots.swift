@@ -308,6 +308,9 @@ extension NodeEngine {
             logger.warning("received snapshot failed its checks", metadata: ["error": "\(error)"])
             return acknowledge(0, rejected: true)
         }
+        logger.info(
+            "received a snapshot from the leader; installing it",
+            metadata: ["index": "\(message.snapshot?.index ?? 0)", "bytes": "\(chunk.fileSize)", "from": "\(message.from)"])
         replica.step(message)
         acknowledge(chunk.fileSize)
     }

@@ -8,6 +8,8 @@ public protocol KVBackend: Sendable {
     func propose(_ command: [UInt8]) async throws(RaftNodeError) -> KVResult
     /// Runs `query` at a linearizable point (see `RaftNode.read`).
     func read<Result: Sendable>(_ query: @escaping @Sendable (KVStateMachine) -> Result) async throws(RaftNodeError) -> Result
+    /// Takes a snapshot now and returns its last index (see `RaftNode.snapshot`).
+    func snapshot() async throws(RaftNodeError) -> UInt64
     /// The node's latest status, nil before it recovered.
     var status: RaftNodeStatus? { get }
     /// The leader this node knows of.

@@ -94,6 +94,9 @@ public final class CommandProcessor: Sendable {
             case .forwarded(let bytes):
                 replies.append(await proposeForwarded(bytes))
                 index += 1
+            case .snapshot:
+                replies.append(await takeSnapshot())
+                index += 1
             case .write:
                 var writes: [(KVCommand, @Sendable (KVResult) -> RESPValue)] = []
                 while index < steps.count, case .write(let command, let render) = steps[index] {
@@ -169,6 +172,15 @@ public final class CommandProcessor: Sendable {
         }
     }
 
+    /// Takes a snapshot on this node and answers its last index.
+    private func takeSnapshot() async -> RESPValue {
+        do throws(RaftNodeError) {
+            return .integer(Int64(try await backend.snapshot()))
+        } catch {
+            return .error("ERR snapshot failed: \(error)")
+        }
+    }
+
     // MARK: Planning
 
     private func plan(_ arguments: [[UInt8]], session: inout ClientSession) -> CommandStep {
@@ -221,6 +233,14 @@ public final class CommandProcessor: Sendable {
         case "RAFTKV.FORWARD":
             try arity.require(1...1)
             return .forwarded(arguments[0])
+        case "RAFTKV.SNAPSHOT":
+            try arity.require(0...0)
+            return .snapshot
+        case "RAFTKV.DIGEST":
+            // The whole store, membership records included, at a linearizable point: replicas
+            // at the same applied index answer the same.
+            try arity.require(0...0)
+            return .read { store in .array([.bulk(String(store.digest, radix: 16)), .integer(Int64(store.count))]) }
         case "DBSIZE":
             try arity.require(0...0)
             return .read { .integer(Int64(MemberDirectory.clientKeyCount(in: $0))) }
@@ -393,6 +413,9 @@ public final class CommandProcessor: Sendable {
         lines.append("term:\(status?.term ?? 0)")
         lines.append("commit_index:\(status?.commitIndex ?? 0)")
         lines.append("applied_index:\(status?.appliedIndex ?? 0)")
+        lines.append("first_index:\(status?.firstIndex ?? 0)")
+        lines.append("last_index:\(status?.lastIndex ?? 0)")
+        lines.append("snapshot_index:\(status?.snapshotIndex ?? 0)")
         lines.append("cluster_id:\(identity.clusterID)")
         if let configuration = status?.configuration {
             let voters = configuration.voters.sorted()

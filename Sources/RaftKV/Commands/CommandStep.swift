@@ -9,4 +9,6 @@ enum CommandStep {
     case read(@Sendable (KVStore) -> RESPValue)
     /// A write another node forwarded: proposed here as it is, never forwarded again.
     case forwarded([UInt8])
+    /// An operator's request for a snapshot of this node's state machine now.
+    case snapshot
 }

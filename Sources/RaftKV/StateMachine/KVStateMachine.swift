@@ -12,8 +12,21 @@ public struct KVStateMachine: StateMachine {
     /// The size of the chunks a snapshot is written in.
     public static let snapshotChunkBytes = 64 << 10
 
+    /// A planted fault, for proving that the checks built on this store can fail: the first
+    /// plain write (`SET` or a put) to this key is answered as applied but not stored, as a
+    /// replica that loses a write would. `nil`, as in every real deployment, plants nothing.
+    public private(set) var plantedLostWrite: String?
+
     /// Creates an empty store.
     public init() {}
+
+    /// Creates an empty store that loses the first plain write to `key` (see
+    /// ``plantedLostWrite``): for fault-injection tests only.
+    ///
+    /// - Parameter key: The key whose first write is lost.
+    public init(losingFirstWriteTo key: String) {
+        plantedLostWrite = key
+    }
 
     /// Applies each command; bytes that are no command (they never pass a proposer's checks)
     /// are answered with an error, the same on every replica, rather than stop the node.
@@ -22,7 +35,20 @@ public struct KVStateMachine: StateMachine {
             guard let decoded = try? KVCommand(decoding: command.data) else {
                 return .error("ERR undecodable command at index \(command.index)")
             }
-            return store.apply(decoded)
+            return apply(decoded)
+        }
+    }
+
+    private mutating func apply(_ command: KVCommand) -> KVResult {
+        guard let key = plantedLostWrite else { return store.apply(command) }
+        switch command {
+        case .batch(let commands):
+            return .batch(commands.map { apply($0) })
+        case .put(key, _), .set(key, _, .always, false):
+            plantedLostWrite = nil
+            return .ok
+        default:
+            return store.apply(command)
         }
     }
 

@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A file holding the secret every member shares.") var clusterSecretFile: String?
     @Option(help: "A file holding the password clients must AUTH with.") var requirepassFile: String?
     @Option(help: "HOST:PORT for Prometheus metrics (not served by this build).") var metricsListen: String?
+    @Option(help: ArgumentHelp("Fault injection for self-tests: lose the first write to KEY.", visibility: .hidden))
+    var plantLostWrite: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -55,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let secret = try clusterSecretFile.map { path throws(ServeError) in try Self.readSecret(path, flag: "--cluster-secret-file") }
         let password = try requirepassFile.map { path throws(ServeError) in try Self.readSecret(path, flag: "--requirepass-file") }
+        if let plantLostWrite {
+            logger.warning("fault injection: this node loses the first write to a key", metadata: ["key": "\(plantLostWrite)"])
+        }
         if metricsListen != nil {
             logger.warning("--metrics-listen is accepted but this build serves no metrics endpoint")
         }
@@ -79,7 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
         nodeConfiguration.wal.logger = logger
         nodeConfiguration.snapshots.logger = logger
         let node = RaftNode(
-            configuration: nodeConfiguration, fileSystem: PosixFileSystem(), stateMachine: KVStateMachine(),
+            configuration: nodeConfiguration, fileSystem: PosixFileSystem(),
+            stateMachine: plantLostWrite.map(KVStateMachine.init(losingFirstWriteTo:)) ?? KVStateMachine(),
             transport: transport, clock: ContinuousClock())
         transport.attach(node)
 
