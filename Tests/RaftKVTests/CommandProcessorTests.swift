@@ -67,7 +67,7 @@ final class MemoryBackend: KVBackend {
 
         let replica = MemoryBackend()
         let other = CommandProcessor(
-            backend: replica, identity: .init(id: 2, clusterID: "00", addresses: .init(peer: "127.0.0.1:3", client: "127.0.0.1:4")),
+            backend: replica, identity: .init(id: 1, clusterID: "00", addresses: .init(peer: "127.0.0.1:3", client: "127.0.0.1:4")),
             password: nil, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         var otherSession = other.makeSession()
         let same = await run(other, [["SET", "k", "1"], ["RAFTKV.DIGEST"]], session: &otherSession)

@@ -176,6 +176,35 @@ import WAL
         #expect(done.values.allSatisfy { if case .success = $0 { true } else { false } })
     }
 
+    /// A follower's read waits for its leader's confirmation; when the leader is gone and a
+    /// new term begins, that confirmation can never come, so the read fails at once with a
+    /// retryable error instead of holding its caller for the whole read timeout.
+    @Test func aReadWaitingOnALostLeaderFailsWhenTheTermChanges() async throws {
+        let cluster = try await ScenarioCluster(voters: [1, 2, 3], seed: 17) { $0.readTimeoutTicks = 10_000 }
+        let leader = try #require(await cluster.electLeader())
+        #expect(await cluster.put("k", "v", on: leader) != nil)
+        let follower = try #require([NodeID(1), 2, 3].first { $0 != leader })
+        let oldTerm = try #require(cluster.engine(follower)?.term)
+        cluster.crash(leader)
+
+        let done = Results<Result<Void, RaftNodeError>>()
+        await cluster.engine(follower)!.read { done.values.append($0) }
+        await cluster.deliverAll()
+        #expect(done.values.isEmpty, "the read waits for the leader it asked")
+
+        var ticks = 0
+        while done.values.isEmpty, ticks < 300 {
+            await cluster.tick()
+            ticks += 1
+        }
+        let failure = try #require(done.values.first, "the read still waits after \(ticks) ticks")
+        guard case .failure(.leaderChanged) = failure else {
+            Issue.record("the read fails with leaderChanged, not \(failure)")
+            return
+        }
+        #expect((cluster.engine(follower)?.term ?? 0) > oldTerm, "it failed because a new term began")
+    }
+
     private static func isVoteGrant(_ envelope: Envelope) -> Bool {
         if case .raft(let message) = envelope { return message.kind == .voteResponse && !message.reject }
         return false

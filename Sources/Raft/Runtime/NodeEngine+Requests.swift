@@ -193,6 +193,14 @@ struct PendingReads {
         for completions in timedOut { finish(completions, .failure(.readTimedOut)) }
     }
 
+    /// Fails the reads not yet confirmed; confirmed ones wait on for the state machine.
+    mutating func failUnconfirmed(_ error: RaftNodeError) {
+        guard !unconfirmed.isEmpty else { return }
+        let waiting = unconfirmed.sorted { $0.key < $1.key }.map(\.value.completions)
+        unconfirmed = [:]
+        for completions in waiting { finish(completions, .failure(error)) }
+    }
+
     mutating func failAll(_ error: RaftNodeError) {
         let waiting = unconfirmed.sorted { $0.key < $1.key }.map(\.value.completions) + confirmed.map(\.completions)
         unconfirmed = [:]

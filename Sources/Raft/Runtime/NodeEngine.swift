@@ -55,6 +55,8 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// A snapshot being written off the loop (``FreezableStateMachine``).
     var backgroundSnapshot: BackgroundSnapshot?
     var lastRole: Role = .follower
+    /// The term as of the last input, to notice a new term.
+    var lastTerm: UInt64 = 0
 
     // The pipeline (NodeEngine+Pipeline.swift).
     let writes: WriteScheduling
@@ -332,8 +334,16 @@ package final class NodeEngine<FS: FileSystem, SM: StateMachine, T: Transport> {
     /// A leader that stepped down fails what waits on it at once: the outcome of its
     /// proposals is unknown, since the next leader may still commit them. Checked after every
     /// input, since a step-down (check-quorum, a higher term) need not produce a `Ready`.
+    ///
+    /// A new term also fails the reads still waiting for a leader's confirmation: it would
+    /// come from the old term's leader, which may be gone, and the caller is better served
+    /// retrying at once than waiting out `readTimeoutTicks` (etcd's ErrLeaderChanged).
     func noticeRoleChange() {
         defer { lastRole = replica.role }
+        if replica.term != lastTerm {
+            lastTerm = replica.term
+            reads.failUnconfirmed(.leaderChanged)
+        }
         if lastRole != .leader && replica.role == .leader { metrics.recordElectionWon() }
         guard lastRole == .leader, replica.role != .leader else { return }
         let lost = proposals

@@ -16,6 +16,9 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
     case emptyCommand
     /// A read did not get its confirmation from a leader in time; retry.
     case readTimedOut
+    /// The term changed while a read waited for its leader's confirmation, which can then
+    /// never come; retry (with the new leader).
+    case leaderChanged
     /// The core refused the request (a membership change pending, a leader not ready yet…).
     case rejected(RaftError)
     /// The write-ahead log failed; the node stopped and must restart from disk.
@@ -54,6 +57,7 @@ public enum RaftNodeError: Error, Sendable, CustomStringConvertible {
         case .emptyCommand: "a command must not be empty"
         case .invalidConfiguration(let reason): "invalid configuration: \(reason)"
         case .readTimedOut: "read timed out waiting for the leader"
+        case .leaderChanged: "the leader changed before the read was confirmed"
         case .rejected(let error): "rejected: \(error)"
         case .storage(let error): "write-ahead log failed: \(error)"
         case .snapshot(let error): "snapshot store failed: \(error)"

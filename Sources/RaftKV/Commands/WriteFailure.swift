@@ -8,7 +8,7 @@ enum WriteFailure {
         case .notLeader(nil):
             .error("NOLEADER no leader is known; the write was not executed, retry")
         case .notLeader, .overloaded, .notStarted, .invalidConfiguration, .emptyCommand, .rejected, .proposalDropped,
-            .readTimedOut:
+            .readTimedOut, .leaderChanged:
             .error("TRYAGAIN \(error); the write was not executed, retry")
         case .leadershipLost, .cancelled, .shutDown, .stopped, .storage, .snapshot, .logGap, .undecodableEntry,
             .undecodableSnapshotMetadata, .stateMachineFailed, .alreadyStarted:

@@ -37,8 +37,8 @@ struct DemoScenario: Sendable {
         let workload = DemoWorkload(cluster: cluster, recorder: recorder, registerKeyCount: registerKeys)
         let monitor = DemoMonitor(cluster: cluster)
         let events = Mutex<[DemoReport.Event]>([])
-        func note(_ kind: DemoReport.Event.Kind, _ detail: String, message: String) {
-            let at = Double(recorder.now) / 1e9
+        func note(_ kind: DemoReport.Event.Kind, _ detail: String, message: String, at time: UInt64? = nil) {
+            let at = Double(time ?? recorder.now) / 1e9
             events.withLock { $0.append(DemoReport.Event(kind: kind, at: at, detail: detail)) }
             console.line(String(format: "  [%5.1fs] ", at) + message)
         }
@@ -90,13 +90,16 @@ struct DemoScenario: Sendable {
         try cluster.start(victim)
         let restartedAt = recorder.now
         note(.restart, "n\(victim)", message: "n\(victim) restarted")
-        let catchingUp = Task { () -> Double? in
-            let target = monitor.leader?.info.commitIndex ?? 0
+        let catchingUp = Task { () -> UInt64? in
+            // Caught up: applied what the leader had committed when the node came back.
             let deadline = ContinuousClock.now + load + .seconds(30)
-            while ContinuousClock.now < deadline, !Task.isCancelled {
-                if let info = await cluster.info(victim), info.appliedIndex >= target, target > 0 {
-                    return Double(recorder.now - restartedAt) / 1e9
-                }
+            var target: UInt64?
+            while target == nil, ContinuousClock.now < deadline {
+                target = await firstLeader(among: survivors)?.info.commitIndex
+                if target == nil { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+            while let target, ContinuousClock.now < deadline {
+                if let info = await cluster.info(victim), info.appliedIndex >= target { return recorder.now }
                 try? await Task.sleep(for: .milliseconds(50))
             }
             return nil
@@ -109,11 +112,14 @@ struct DemoScenario: Sendable {
         progress.cancel()
         await progress.value
         console.endProgress()
-        let caughtUpAfter = await catchingUp.value
+        let caughtUpAt = await catchingUp.value
+        let caughtUpAfter = caughtUpAt.map { Double($0 - restartedAt) / 1e9 }
         let throughSnapshot = Self.receivedSnapshots(in: cluster.log(of: victim)) > receivedBefore
-        if let caughtUpAfter {
+        if let caughtUpAt, let caughtUpAfter {
             let how = throughSnapshot ? "through InstallSnapshot" : "from the leader's log"
-            note(.caughtUp, "n\(victim)", message: "n\(victim) caught up \(how), \(DemoReport.decimal(caughtUpAfter, 2)) s after its restart")
+            note(
+                .caughtUp, "n\(victim)", message: "n\(victim) caught up \(how), \(DemoReport.decimal(caughtUpAfter, 2)) s after its restart",
+                at: caughtUpAt)
         } else {
             console.line("  n\(victim) did not catch up")
         }

@@ -23,8 +23,8 @@ enum DemoTimeline {
             <text x="\(left)" y="22" font-size="15" font-weight="bold">\(escape(title(report)))</text>
 
             """
-        let throughput = report.timeline.map { ($0.at, $0.operationsPerSecond) }
-        let latency = report.timeline.compactMap { interval in interval.p99Milliseconds.map { (interval.at, $0) } }
+        let throughput = report.timeline.map { Optional(($0.at, $0.operationsPerSecond)) }
+        let latency = report.timeline.map { interval in interval.p99Milliseconds.map { (interval.at, $0) } }
         svg += panel(
             id: "throughput", label: "acknowledged ops/s (per 100 ms)", points: throughput, originY: top, color: "#1f77b4",
             x: x, plotWidth: plotWidth)
@@ -36,10 +36,12 @@ enum DemoTimeline {
         for (index, event) in report.events.enumerated() {
             let position = x(event.at)
             let color = event.kind == .kill ? "#d62728" : event.kind == .election ? "#2ca02c" : "#7f7f7f"
+            // Labels near the right edge run leftwards, so none is cut off.
+            let leftwards = position > left + plotWidth * 0.75
             svg += """
                 <g class="marker" id="marker-\(event.kind.rawValue)">
                 <line x1="\(format(position))" y1="\(format(top))" x2="\(format(position))" y2="\(format(bottom))" stroke="\(color)" stroke-dasharray="4 3"/>
-                <text x="\(format(position + 3))" y="\(format(top + 12 + Double(index % 4) * 13))" fill="\(color)">\(escape(eventLabel(event)))</text>
+                <text x="\(format(position + (leftwards ? -3 : 3)))" y="\(format(top + 12 + Double(index % 5) * 13))" fill="\(color)" text-anchor="\(leftwards ? "end" : "start")">\(escape(eventLabel(event)))</text>
                 </g>
 
                 """
@@ -52,11 +54,12 @@ enum DemoTimeline {
         return svg
     }
 
+    /// One panel; `points` holds nil for an interval without a value, where the line breaks.
     private static func panel(
-        id: String, label: String, points: [(Double, Double)], originY: Double, color: String,
+        id: String, label: String, points: [(Double, Double)?], originY: Double, color: String,
         x: (Double) -> Double, plotWidth: Double
     ) -> String {
-        let peak = max(1, points.map(\.1).max() ?? 1)
+        let peak = max(1, points.compactMap { $0?.1 }.max() ?? 1)
         func y(_ value: Double) -> Double { originY + panelHeight * (1 - value / peak) }
         var out = """
             <g id="panel-\(id)">
@@ -66,8 +69,8 @@ enum DemoTimeline {
             <text x="\(format(left - 6))" y="\(format(originY + panelHeight))" text-anchor="end">0</text>
 
             """
-        if !points.isEmpty {
-            let path = points.map { "\(format(x($0.0))),\(format(y($0.1)))" }.joined(separator: " ")
+        for run in points.split(whereSeparator: { $0 == nil }) {
+            let path = run.compactMap { $0 }.map { "\(format(x($0.0))),\(format(y($0.1)))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
         }
         return out + "</g>\n"
