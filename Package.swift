@@ -110,6 +110,13 @@ let package = Package(
             ]
         ),
 
+        // MARK: Examples (built by `swift build` and by the tests, so they keep compiling)
+        .executableTarget(
+            name: "ReplicatedCounter",
+            dependencies: ["Raft", "RaftNIO"],
+            path: "Examples/ReplicatedCounter"
+        ),
+
         .executableTarget(
             name: "raft-sim",
             dependencies: [
@@ -171,6 +178,7 @@ let package = Package(
                 "RaftKV",
                 "RaftSimulation",
                 "raftkv",
+                "ReplicatedCounter",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

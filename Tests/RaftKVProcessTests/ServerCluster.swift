@@ -9,13 +9,18 @@ import Glibc
 
 /// The built `raftkv` executable, next to the test bundle in the build products directory.
 func raftkvExecutable() throws -> String {
+    try builtExecutable("raftkv")
+}
+
+/// The built executable `name`, next to the test bundle in the build products directory.
+func builtExecutable(_ name: String) throws -> String {
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("raftkv").path
+        let candidate = directory.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         directory = directory.deletingLastPathComponent()
     }
-    throw ProcessTestError("raftkv executable not found near \(CommandLine.arguments[0])")
+    throw ProcessTestError("\(name) executable not found near \(CommandLine.arguments[0])")
 }
 
 struct ProcessTestError: Error, CustomStringConvertible {

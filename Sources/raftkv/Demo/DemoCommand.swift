@@ -57,7 +57,8 @@ struct DemoCommand: AsyncParsableCommand {
         let load = StressCommand.parseDuration(duration)!
         let root = try Self.makeDirectory(directory)
         let console = DemoConsole()
-        var serveArguments: [String] = []
+        // The servers stop with the demo even if it is killed outright, unless asked to stay.
+        var serveArguments = keep ? [] : ["--exit-with-parent"]
         if plantLostWrite { serveArguments += ["--plant-lost-write", DemoWorkload.ledgerKey(client: 0, sequence: 1)] }
         let cluster: DemoCluster
         do {

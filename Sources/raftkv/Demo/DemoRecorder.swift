@@ -94,7 +94,9 @@ final class DemoRecorder: Sendable {
         return state.withLock { state in
             var count = 0
             var latencies: [UInt64] = []
-            for index in first..<min(last, state.buckets.count) {
+            // The buckets reach only as far as the last operation answered: during an
+            // outage the window can start beyond them.
+            for index in first..<max(first, min(last, state.buckets.count)) {
                 count += state.buckets[index].succeeded
                 latencies += state.buckets[index].latencies
             }

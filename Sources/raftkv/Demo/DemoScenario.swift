@@ -1,6 +1,5 @@
 import Foundation
 import RaftKV
-import Synchronization
 
 /// The demo's script: bring the cluster up, load it, kill the leader a third of the way in,
 /// snapshot the survivors halfway, restart the killed node, then check and report.
@@ -36,12 +35,7 @@ struct DemoScenario: Sendable {
         let recorder = DemoRecorder()
         let workload = DemoWorkload(cluster: cluster, recorder: recorder, registerKeyCount: registerKeys)
         let monitor = DemoMonitor(cluster: cluster)
-        let events = Mutex<[DemoReport.Event]>([])
-        func note(_ kind: DemoReport.Event.Kind, _ detail: String, message: String, at time: UInt64? = nil) {
-            let at = Double(time ?? recorder.now) / 1e9
-            events.withLock { $0.append(DemoReport.Event(kind: kind, at: at, detail: detail)) }
-            console.line(String(format: "  [%5.1fs] ", at) + message)
-        }
+        let events = DemoEvents(recorder: recorder, console: console)
 
         let monitoring = Task { await monitor.run() }
         let progress = Task { await showProgress(recorder: recorder, monitor: monitor) }
@@ -53,7 +47,7 @@ struct DemoScenario: Sendable {
         let oldTerm = monitor.leader?.info.term ?? term
         let killedAt = recorder.now
         cluster.kill(victim)
-        note(.kill, "n\(victim)", message: "SIGKILL n\(victim), the leader (term \(oldTerm))")
+        events.note(.kill, "n\(victim)", message: "SIGKILL n\(victim), the leader (term \(oldTerm))")
         let survivors = cluster.ids.filter { $0 != victim }
         var newLeader: Int?
         var electedAt: UInt64?
@@ -62,7 +56,7 @@ struct DemoScenario: Sendable {
             if let info = await firstLeader(among: survivors), info.info.term > oldTerm {
                 newLeader = info.id
                 electedAt = recorder.now
-                note(
+                events.note(
                     .election, "n\(info.id)",
                     message: "n\(info.id) elected leader of term \(info.info.term), \(Self.milliseconds(recorder.now - killedAt)) after the kill")
             } else {
@@ -79,7 +73,7 @@ struct DemoScenario: Sendable {
             snapshots.append(DemoReport.Snapshot(node: id, index: UInt64(index), bytes: bytes))
         }
         if !snapshots.isEmpty {
-            note(
+            events.note(
                 .snapshot, snapshots.map { "n\($0.node)" }.joined(separator: ", "),
                 message: "snapshot on " + snapshots.map { "n\($0.node) at index \($0.index) (\(DemoReport.bytes($0.bytes)))" }.joined(separator: ", "))
         }
@@ -89,7 +83,7 @@ struct DemoScenario: Sendable {
         let receivedBefore = Self.receivedSnapshots(in: cluster.log(of: victim))
         try cluster.start(victim)
         let restartedAt = recorder.now
-        note(.restart, "n\(victim)", message: "n\(victim) restarted")
+        events.note(.restart, "n\(victim)", message: "n\(victim) restarted")
         let catchingUp = Task { () -> UInt64? in
             // Caught up: applied what the leader had committed when the node came back.
             let deadline = ContinuousClock.now + load + .seconds(30)
@@ -99,7 +93,13 @@ struct DemoScenario: Sendable {
                 if target == nil { try? await Task.sleep(for: .milliseconds(20)) }
             }
             while let target, ContinuousClock.now < deadline {
-                if let info = await cluster.info(victim), info.appliedIndex >= target { return recorder.now }
+                if let info = await cluster.info(victim), info.appliedIndex >= target {
+                    let how = Self.receivedSnapshots(in: cluster.log(of: victim)) > receivedBefore ? "through InstallSnapshot" : "from the leader's log"
+                    events.note(
+                        .caughtUp, "n\(victim)",
+                        message: "n\(victim) caught up \(how), \(DemoReport.decimal(Double(recorder.now - restartedAt) / 1e9, 2)) s after its restart")
+                    return recorder.now
+                }
                 try? await Task.sleep(for: .milliseconds(50))
             }
             return nil
@@ -115,14 +115,7 @@ struct DemoScenario: Sendable {
         let caughtUpAt = await catchingUp.value
         let caughtUpAfter = caughtUpAt.map { Double($0 - restartedAt) / 1e9 }
         let throughSnapshot = Self.receivedSnapshots(in: cluster.log(of: victim)) > receivedBefore
-        if let caughtUpAt, let caughtUpAfter {
-            let how = throughSnapshot ? "through InstallSnapshot" : "from the leader's log"
-            note(
-                .caughtUp, "n\(victim)", message: "n\(victim) caught up \(how), \(DemoReport.decimal(caughtUpAfter, 2)) s after its restart",
-                at: caughtUpAt)
-        } else {
-            console.line("  n\(victim) did not catch up")
-        }
+        if caughtUpAt == nil { console.line("  n\(victim) did not catch up") }
         monitoring.cancel()
         await monitoring.value
 
@@ -154,7 +147,7 @@ struct DemoScenario: Sendable {
                 writesUnavailableMilliseconds: Self.firstWriteAcknowledged(after: killedAt, recorder: recorder).map { Double($0 - killedAt) / 1e6 },
                 errorWindowMilliseconds: Self.lastFailure(between: killedAt, and: restartedAt, recorder: recorder).map { Double($0 - killedAt) / 1e6 }),
             catchUp: DemoReport.CatchUp(node: victim, seconds: caughtUpAfter, throughInstallSnapshot: throughSnapshot),
-            commitIndex: commitIndex, snapshots: snapshots, events: events.withLock { $0 },
+            commitIndex: commitIndex, snapshots: snapshots, events: events.all,
             timeline: Self.timeline(recorder.buckets))
 
         let reportPath = reportDirectory + "/demo-report.json"

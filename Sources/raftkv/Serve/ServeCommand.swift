@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT for Prometheus metrics (not served by this build).") var metricsListen: String?
     @Option(help: ArgumentHelp("Fault injection for self-tests: lose the first write to KEY.", visibility: .hidden))
     var plantLostWrite: String?
+    @Flag(help: ArgumentHelp("Shut down when the process that started this one exits.", visibility: .hidden))
+    var exitWithParent = false
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -115,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(service: node, successTerminationBehavior: .gracefullyShutdownGroup,
                         failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: publisher),
-                ],
+                ] + (exitWithParent ? [.init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup)] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         var failure: (any Error)?
         do {
