@@ -93,7 +93,28 @@ import Glibc
     @Test func ctrlCStopsEveryServerTheDemoStarted() async throws {
         let run = try DemoRun(["--duration", "60s"])
         defer { run.remove() }
-        // The cluster table lists each server's pid once a leader is elected.
+        let pids = try await Self.servers(of: run)
+        kill(run.process.processIdentifier, SIGINT)
+        let status = await run.wait(timeout: .seconds(20))
+        #expect(status == 130, "an interrupted demo exits 130: \(run.errors)")
+        for pid in pids { #expect(await Self.isGone(pid, within: .seconds(5)), "server pid \(pid) was stopped") }
+    }
+
+    @Test func theServersOfAKilledDemoStopByThemselves() async throws {
+        let run = try DemoRun(["--duration", "60s"])
+        defer { run.remove() }
+        let pids = try await Self.servers(of: run)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = await run.wait(timeout: .seconds(5))
+        for pid in pids {
+            let gone = await Self.isGone(pid, within: .seconds(10))
+            if !gone { kill(pid, SIGKILL) }
+            #expect(gone, "server pid \(pid) noticed its parent was gone and stopped")
+        }
+    }
+
+    /// The servers' pids, from the cluster table the demo prints once a leader is elected.
+    static func servers(of run: DemoRun) async throws -> [pid_t] {
         var pids: [pid_t] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while pids.count < 3, ContinuousClock.now < deadline, run.process.isRunning {
@@ -106,17 +127,14 @@ import Glibc
         }
         try #require(pids.count == 3, "the demo lists three servers: \(run.output)\n\(run.errors)")
         try await Task.sleep(for: .seconds(1))
-        kill(run.process.processIdentifier, SIGINT)
-        let status = await run.wait(timeout: .seconds(20))
-        #expect(status == 130, "an interrupted demo exits 130: \(run.errors)")
-        for pid in pids {
-            var gone = false
-            for _ in 0..<50 where !gone {
-                gone = Self.isGone(pid)
-                if !gone { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            #expect(gone, "server pid \(pid) was stopped")
-        }
+        return pids
+    }
+
+    /// Whether `pid` stops running within `timeout`.
+    static func isGone(_ pid: pid_t, within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !isGone(pid), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        return isGone(pid)
     }
 
     /// Whether `pid` no longer runs: no such process, or a zombie waiting to be reaped.
