@@ -10,7 +10,7 @@ struct CheckResult: Sendable, Codable {
 /// The checks the demo runs once the load has stopped and every member is back: nothing
 /// acknowledged is lost, the replicas agree, and the clients' history is linearizable.
 struct DemoChecks: Sendable {
-    let cluster: DemoCluster
+    let cluster: LocalCluster
     let recorder: DemoRecorder
     let workload: DemoWorkload
 

@@ -60,9 +60,9 @@ struct DemoCommand: AsyncParsableCommand {
         // The servers stop with the demo even if it is killed outright, unless asked to stay.
         var serveArguments = keep ? [] : ["--exit-with-parent"]
         if plantLostWrite { serveArguments += ["--plant-lost-write", DemoWorkload.ledgerKey(client: 0, sequence: 1)] }
-        let cluster: DemoCluster
+        let cluster: LocalCluster
         do {
-            cluster = try DemoCluster(count: nodes, directory: root + "/cluster", extraServeArguments: serveArguments)
+            cluster = try LocalCluster(count: nodes, directory: root + "/cluster", extraServeArguments: serveArguments)
         } catch {
             printError("raftkv demo: \(error)")
             throw ExitCode(1)
@@ -116,7 +116,7 @@ struct DemoCommand: AsyncParsableCommand {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                DemoCluster.killEveryChild()
+                LocalCluster.killEveryChild()
                 console.endProgress()
                 printError("raftkv demo: interrupted; every server it started was stopped")
                 Glibc.exit(130)

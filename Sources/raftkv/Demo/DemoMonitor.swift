@@ -3,10 +3,10 @@ import Synchronization
 /// Polls every running member's `INFO` a few times a second, so the progress line and the
 /// failover timing read the cluster's latest state without asking it themselves.
 final class DemoMonitor: Sendable {
-    private let cluster: DemoCluster
+    private let cluster: LocalCluster
     private let latest = Mutex<[Int: NodeInfo]>([:])
 
-    init(cluster: DemoCluster) {
+    init(cluster: LocalCluster) {
         self.cluster = cluster
     }
 

@@ -4,7 +4,7 @@ import RaftKV
 /// The demo's script: bring the cluster up, load it, kill the leader a third of the way in,
 /// snapshot the survivors halfway, restart the killed node, then check and report.
 struct DemoScenario: Sendable {
-    let cluster: DemoCluster
+    let cluster: LocalCluster
     let console: DemoConsole
     let load: Duration
     let clients: Int
@@ -12,14 +12,14 @@ struct DemoScenario: Sendable {
     let reportDirectory: String
 
     /// Runs the demo; returns whether every check passed.
-    /// - Throws: ``DemoError`` when the cluster cannot be started or loses its quorum for good.
+    /// - Throws: ``SetupError`` when the cluster cannot be started or loses its quorum for good.
     func run() async throws -> Bool {
         let loadSeconds = Self.seconds(load)
         console.line(
             "raftkv demo: \(cluster.ids.count) nodes on loopback, \(clients) clients, \(DemoReport.decimal(loadSeconds, 0)) s of SET/GET/CAS/INCR")
         console.line("  files: \(reportDirectory)")
         for id in cluster.ids { try cluster.start(id) }
-        let (leader, term) = try await waitForLeader(among: cluster.ids, timeout: .seconds(30))
+        let (leader, term) = try await cluster.waitForLeader(timeout: .seconds(30))
         console.line()
         console.line("  node  pid       peer              client            role")
         for id in cluster.ids {
@@ -167,24 +167,6 @@ struct DemoScenario: Sendable {
     }
 
     // MARK: Phases
-
-    /// Waits until one member leads and every other member knows it and its client address
-    /// (followers forward writes there).
-    private func waitForLeader(among ids: [Int], timeout: Duration) async throws -> (Int, UInt64) {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            var infos: [Int: NodeInfo] = [:]
-            for id in ids { infos[id] = await cluster.info(id) }
-            if let leader = infos.first(where: { $0.value.isLeader }),
-                infos.count == ids.count,
-                infos.values.allSatisfy({ $0.leaderID == leader.key && $0.fields["leader_client_addr"]?.isEmpty == false })
-            {
-                return (leader.key, leader.value.term)
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw DemoError("no leader was elected within \(timeout)")
-    }
 
     private func firstLeader(among ids: [Int]) async -> (id: Int, info: NodeInfo)? {
         for id in ids {

@@ -4,12 +4,12 @@ import RaftKV
 /// `GET` and `CAS` on a few hundred register keys, `INCR` on a few counters, and `SET` on keys
 /// written once only (the ledger), recording every outcome.
 struct DemoWorkload: Sendable {
-    let cluster: DemoCluster
+    let cluster: LocalCluster
     let recorder: DemoRecorder
     let registerKeys: [String]
     let counterKeys: [String]
 
-    init(cluster: DemoCluster, recorder: DemoRecorder, registerKeyCount: Int) {
+    init(cluster: LocalCluster, recorder: DemoRecorder, registerKeyCount: Int) {
         self.cluster = cluster
         self.recorder = recorder
         registerKeys = (0..<registerKeyCount).map { "reg:\(String($0).leftPadded(to: 3))" }

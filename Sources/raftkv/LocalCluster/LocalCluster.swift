@@ -7,9 +7,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// The demo's cluster: `raftkv serve` child processes of this very executable on loopback,
-/// each with its own data directory and log file, started, killed and restarted by pid.
-final class DemoCluster: Sendable {
+/// A cluster on this machine for the demo and the benchmark: `raftkv serve` child processes
+/// of this very executable on loopback, each with its own data directory and log file,
+/// started, killed and restarted by pid.
+final class LocalCluster: Sendable {
     struct Member: Sendable {
         let id: Int
         let peerPort: Int
@@ -41,7 +42,7 @@ final class DemoCluster: Sendable {
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &random), radix: 16).leftPadded(to: 2) }
         guard FileManager.default.createFile(
             atPath: secretFile, contents: Data(secret.joined().utf8), attributes: [.posixPermissions: 0o600])
-        else { throw DemoError("cannot write the cluster secret to \(secretFile)") }
+        else { throw SetupError("cannot write the cluster secret to \(secretFile)") }
         var members: [Int: Member] = [:]
         for id in 1...count {
             members[id] = Member(
@@ -128,6 +129,40 @@ final class DemoCluster: Sendable {
         return try await client.send(arguments)
     }
 
+    /// Waits until one member leads and every other running member knows it and its client
+    /// address (followers forward writes there); returns the leader and its term.
+    /// - Throws: ``SetupError`` when that takes longer than `timeout`.
+    func waitForLeader(timeout: Duration) async throws -> (id: Int, term: UInt64) {
+        let deadline = ContinuousClock.now + timeout
+        let running = ids.filter(isRunning)
+        while ContinuousClock.now < deadline {
+            var infos: [Int: NodeInfo] = [:]
+            for id in running { infos[id] = await info(id) }
+            if let leader = infos.first(where: { $0.value.isLeader }),
+                infos.count == running.count,
+                infos.values.allSatisfy({ $0.leaderID == leader.key && $0.fields["leader_client_addr"]?.isEmpty == false })
+            {
+                return (leader.key, leader.value.term)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SetupError("no leader was elected within \(timeout)")
+    }
+
+    /// The peak resident memory of member `id` so far, in bytes (Linux's `VmHWM`).
+    func peakMemory(of id: Int) -> Int64? {
+        pids[id].flatMap(Self.peakMemory(ofProcess:))
+    }
+
+    /// The peak resident memory of process `pid` so far, in bytes (Linux's `VmHWM`).
+    static func peakMemory(ofProcess pid: pid_t) -> Int64? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = line.split(separator: " ").compactMap({ Int64($0) }).first
+        else { return nil }
+        return kilobytes * 1024
+    }
+
     /// The newest snapshot file of member `id` and its size in bytes.
     func newestSnapshot(of id: Int) -> (file: String, bytes: Int64)? {
         let directory = members[id]!.dataDirectory + "/snapshots"
@@ -155,17 +190,17 @@ final class DemoCluster: Sendable {
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
         let argument = CommandLine.arguments[0]
         guard FileManager.default.isExecutableFile(atPath: argument) else {
-            throw DemoError("cannot find this executable to start the servers (\(argument))")
+            throw SetupError("cannot find this executable to start the servers (\(argument))")
         }
         return argument
     }
 
     /// A loopback port free at the moment of asking.
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).wait()
         defer { try? channel.close().wait() }
-        guard let port = channel.localAddress?.port else { throw DemoError("cannot find a free loopback port") }
+        guard let port = channel.localAddress?.port else { throw SetupError("cannot find a free loopback port") }
         return port
     }
 }
