@@ -16,10 +16,10 @@ import WAL
 /// recovery cannot tell how many batches a crash cut off), so for them only the first two
 /// properties are asserted.
 ///
-/// `WAL_FUZZ_CASES` sets the number of cases (default 600) and `WAL_FUZZ_SEED` the seed
+/// `WAL_FUZZ_CASES` sets the number of cases (default 400) and `WAL_FUZZ_SEED` the seed
 /// (default 1); a failure names the case's seed and mutation.
 @Suite struct CommandLineFuzzTests {
-    static let cases = ProcessInfo.processInfo.environment["WAL_FUZZ_CASES"].flatMap(Int.init) ?? 600
+    static let cases = ProcessInfo.processInfo.environment["WAL_FUZZ_CASES"].flatMap(Int.init) ?? 400
     static let seed = ProcessInfo.processInfo.environment["WAL_FUZZ_SEED"].flatMap(UInt64.init) ?? 1
 
     enum Mutation: CustomStringConvertible {
