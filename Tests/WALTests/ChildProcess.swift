@@ -80,9 +80,16 @@ final class ChildProcess: Sendable {
         _ = waitForExit()
     }
 
-    /// Waits for the child to exit and its output to end. Returns its exit code.
+    /// Waits for the child to exit and its output to end. Returns its exit code (0 for a
+    /// child a signal ended: see `waitForTermination()`).
     @discardableResult
     func waitForExit() -> Int32 {
+        waitForTermination().exitCode
+    }
+
+    /// Waits for the child to end and its output to end. Returns its exit code, or the
+    /// signal that ended it (a trap is SIGILL or SIGTRAP).
+    func waitForTermination() -> (exitCode: Int32, signal: Int32?) {
         let status: Int32 = state.withLock { state in
             if let status = state.exitStatus { return status }
             var status: Int32 = 0
@@ -91,7 +98,8 @@ final class ChildProcess: Sendable {
             return status
         }
         while !readerDone.withLock({ $0 }) { usleep(1000) }
-        // WEXITSTATUS, spelled out: Glibc's macro is not imported.
-        return (status >> 8) & 0xFF
+        // WTERMSIG and WEXITSTATUS, spelled out: Glibc's macros are not imported.
+        let signal = status & 0x7F
+        return ((status >> 8) & 0xFF, signal == 0 ? nil : signal)
     }
 }

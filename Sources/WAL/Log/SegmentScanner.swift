@@ -183,7 +183,7 @@ struct SegmentScanner<FS: FileSystem> {
 
     /// Finds every intact commit marker of a batch starting at or after `start`, at any
     /// 8-byte-aligned offset (the salt keeps stale bytes from passing), in file order.
-    private func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32)
+    func intactMarkers(in file: FS.FileHandle, from start: Int64, fileSize: Int64, salt: UInt32)
         throws(WALError) -> [(offset: Int64, batchStart: Int64, durableEnd: Int64)]
     {
         var markers: [(offset: Int64, batchStart: Int64, durableEnd: Int64)] = []

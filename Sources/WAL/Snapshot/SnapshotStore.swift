@@ -234,13 +234,7 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
         for (name, lastIndex, term) in candidates {
             let path = directory + "/" + name
             do throws(SnapshotError) {
-                let descriptor = try SnapshotVerifier.verify(path: path, fileSystem: fileSystem)
-                guard descriptor.lastIndex == lastIndex, descriptor.term == term else {
-                    throw SnapshotError.corruption(
-                        file: path, region: .header, offset: 16,
-                        reason: "header says index \(descriptor.lastIndex), term \(descriptor.term); the name disagrees")
-                }
-                report.inForce = descriptor
+                report.inForce = try verify(path: path, named: (lastIndex, term), fileSystem: fileSystem)
                 break
             } catch {
                 guard case .corruption = error else { throw error }
@@ -281,20 +275,36 @@ public final class SnapshotStore<FS: FileSystem>: Sendable {
         return report
     }
 
-    /// Checks every snapshot file in `directory` without changing anything: each result is
-    /// the file's descriptor or the error naming the damaged region.
+    /// Checks every snapshot file in `directory` without changing anything, as opening the
+    /// store would: each result is the file's descriptor, or the error naming the damaged
+    /// region (a header that disagrees with the file's name is damage too).
     public static func verifyAll(
         directory: String, fileSystem: FS
     ) throws(SnapshotError) -> [(file: String, result: Result<SnapshotDescriptor, SnapshotError>)] {
         let names: [String]
         do { names = try fileSystem.contentsOfDirectory(directory) } catch { throw SnapshotError(error) }
-        return names.filter { SnapshotName.parse($0) != nil }.sorted().map { name in
-            let path = directory + "/" + name
-            do throws(SnapshotError) {
-                return (path, .success(try SnapshotVerifier.verify(path: path, fileSystem: fileSystem)))
-            } catch {
-                return (path, .failure(error))
+        return names.compactMap { name in SnapshotName.parse(name).map { (name, $0) } }.sorted { $0.0 < $1.0 }
+            .map { name, identity in
+                let path = directory + "/" + name
+                do throws(SnapshotError) {
+                    return (path, .success(try verify(path: path, named: identity, fileSystem: fileSystem)))
+                } catch {
+                    return (path, .failure(error))
+                }
             }
+    }
+
+    /// Checks one snapshot file end to end, and that its header agrees with its name (which
+    /// recovery trusts to order the snapshots).
+    private static func verify(
+        path: String, named identity: (lastIndex: UInt64, term: UInt64), fileSystem: FS
+    ) throws(SnapshotError) -> SnapshotDescriptor {
+        let descriptor = try SnapshotVerifier.verify(path: path, fileSystem: fileSystem)
+        guard descriptor.lastIndex == identity.lastIndex, descriptor.term == identity.term else {
+            throw SnapshotError.corruption(
+                file: path, region: .header, offset: 16,
+                reason: "header says index \(descriptor.lastIndex), term \(descriptor.term); the name disagrees")
         }
+        return descriptor
     }
 }
