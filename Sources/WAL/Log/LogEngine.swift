@@ -108,10 +108,29 @@ final class LogEngine<FS: FileSystem>: Sendable {
 
     private var runsOnCallingThread: Bool { options.execution == .callingThread }
 
-    func start() {
+    /// Starts the sync thread, then the writer thread.
+    ///
+    /// In that order so that a failure leaves nothing to undo but the writer: if the sync
+    /// thread cannot start, nothing runs and the writer (and with it the directory lock) is
+    /// finished here; if the writer thread cannot start, the log is marked closed with its
+    /// writer done, and the running sync thread finishes the writer and exits, as it does at
+    /// every close.
+    /// - Throws: `WALError.threadStartFailed` with `pthread_create`'s error.
+    func start() throws(WALError) {
         guard !runsOnCallingThread else { return }
-        DedicatedThread.start { [self] in runWriter() }
-        DedicatedThread.start { [self] in runSyncer() }
+        let starter = options.threadStarter
+        if let error = starter.start({ [self] in runSyncer() }) {
+            closeInline {}
+            throw .threadStartFailed(errno: error)
+        }
+        if let error = starter.start({ [self] in runWriter() }) {
+            let finished = ConditionLock(false)
+            close { finished.withLock { $0 = true }; finished.broadcast() }
+            lock.withLock { $0.writerDone = true }
+            lock.broadcast()
+            finished.withLock(whenever: { $0 }) { _ in }
+            throw .threadStartFailed(errno: error)
+        }
     }
 
     // MARK: Callers' side

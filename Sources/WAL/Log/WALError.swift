@@ -27,6 +27,9 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidTruncation(String)
     /// A `WALOptions` value no log can work with; nothing was written.
     case invalidOptions(String)
+    /// The log's writer or sync thread could not be started (`pthread_create` returned
+    /// `errno`, such as EAGAIN at a process's thread limit); nothing was opened.
+    case threadStartFailed(errno: Int32)
 
     public var description: String {
         switch self {
@@ -47,6 +50,8 @@ public enum WALError: Error, Sendable, Hashable, CustomStringConvertible {
             return "payload of \(size) bytes exceeds the limit of \(limit)"
         case .invalidTruncation(let reason): return "invalid truncation: \(reason)"
         case .invalidOptions(let reason): return "invalid options: \(reason)"
+        case .threadStartFailed(let number):
+            return "cannot start the log's threads: \(ErrnoName.name(number) ?? "errno \(number)")"
         }
     }
 

@@ -27,6 +27,8 @@ public struct WALOptions: Sendable {
     public var execution: WALExecution = .backgroundThreads
     /// Where the log reports recovery and failures.
     public var logger: Logger = Logger(label: "swift-raft.wal")
+    /// How the writer and sync threads are started (tests make it fail).
+    package var threadStarter = ThreadStarter.system
 
     /// Creates the default options.
     public init() {}

@@ -40,6 +40,9 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
         let lock = try Self.acquireLock(lockPath, fileSystem: fileSystem)
         do {
             try self.init(directory: directory, fileSystem: fileSystem, options: options, lock: lock)
+        } catch .threadStartFailed(let number) {
+            // The writer owned the lock by then, and finishing it released the lock.
+            throw .threadStartFailed(errno: number)
         } catch {
             fileSystem.closeFile(lock)
             throw error
@@ -77,7 +80,7 @@ public final class WriteAheadLog<FS: FileSystem>: Sendable {
             lock: lock)
         self.recoveryReport = outcome.report
         self.engine = LogEngine(fileSystem: fileSystem, directory: directory, options: options, writer: writer)
-        engine.start()
+        try engine.start()
         if let torn = outcome.report.tornTail {
             options.logger.warning(
                 "dropped a torn, uncommitted batch at the end of the log",

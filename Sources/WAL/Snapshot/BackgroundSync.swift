@@ -14,8 +14,10 @@ final class BackgroundSync<FS: FileSystem>: Sendable {
 
     private let lock = ConditionLock(State())
 
-    init(fileSystem: FS, file: FS.FileHandle) {
-        DedicatedThread.start { [lock] in
+    /// Starts the sync thread. If it cannot start, requests do nothing: these syncs only
+    /// spread the work out, and the writer's final sync still makes the file durable.
+    init(fileSystem: FS, file: FS.FileHandle, starter: ThreadStarter) {
+        let failed = starter.start { [lock] in
             while true {
                 let target = lock.withLock(whenever: { $0.stopping || $0.requested > $0.completed }) { state in
                     state.stopping ? nil : state.requested
@@ -32,6 +34,7 @@ final class BackgroundSync<FS: FileSystem>: Sendable {
             lock.withLock { $0.stopped = true }
             lock.broadcast()
         }
+        if failed != nil { lock.withLock { $0.stopped = true } }
     }
 
     /// Asks for a sync of everything written so far; returns at once.

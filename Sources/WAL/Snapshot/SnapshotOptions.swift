@@ -35,6 +35,8 @@ public struct SnapshotOptions: Sendable {
     public var maxChunkSize: Int = 16 << 20
     /// Where the store reports recovery and corruption.
     public var logger: Logger = Logger(label: "swift-raft.snapshot")
+    /// How worker and sync threads are started (tests make it fail).
+    package var threadStarter = ThreadStarter.system
 
     /// Creates the default options.
     public init() {}

@@ -38,7 +38,7 @@ public final class SnapshotReader<FS: FileSystem>: AsyncSequence, AsyncIteratorP
         self.fileSystem = fileSystem
         self.file = file
         self.maxInFlight = Swift.max(1, options.maxBlocksInFlight)
-        self.workers = BlockWorkers(threadCount: Swift.min(options.workerThreads, self.maxInFlight))
+        self.workers = BlockWorkers(threadCount: Swift.min(options.workerThreads, self.maxInFlight), starter: options.threadStarter)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         self.descriptor = SnapshotDescriptor(fileName: name, header: scanner.header, fileSize: scanner.fileSize)
     }

@@ -42,14 +42,14 @@ public final class SnapshotWriter<FS: FileSystem> {
         self.blockSize = options.blockSize
         self.level = Int32(options.compressionLevel)
         self.maxInFlight = options.maxBlocksInFlight
-        self.workers = BlockWorkers(threadCount: min(options.workerThreads, options.maxBlocksInFlight))
+        self.workers = BlockWorkers(threadCount: min(options.workerThreads, options.maxBlocksInFlight), starter: options.threadStarter)
         self.header = SnapshotHeader(
             blockSize: options.blockSize, lastIndex: lastIndex, term: term, uncompressedSize: 0, compressedSize: 0,
             metadata: metadata)
         // The header is written last, once its sizes are known; the blocks start after it.
         self.offset = Int64(header.encodedSize)
         self.syncInterval = options.syncInterval
-        self.syncer = options.syncInterval > 0 ? BackgroundSync(fileSystem: fileSystem, file: file) : nil
+        self.syncer = options.syncInterval > 0 ? BackgroundSync(fileSystem: fileSystem, file: file, starter: options.threadStarter) : nil
         self.fill = []
         fill.reserveCapacity(options.blockSize)
     }

@@ -28,14 +28,19 @@ final class BlockWorkers<Output: Sendable>: Sendable {
         var delivered: UInt64 = 0
         var started = false
         var stopping = false
+        /// No thread could be started: jobs run in `submit`, as with no threads at all.
+        var inline = false
     }
 
     private let lock = ConditionLock(State())
     private let threadCount: Int
+    private let starter: ThreadStarter
 
-    /// Workers on `threadCount` dedicated threads; 0 runs every job inline in `submit`.
-    init(threadCount: Int) {
+    /// Workers on `threadCount` dedicated threads; 0 runs every job inline in `submit`, and
+    /// so does a pool none of whose threads could be started (a process at its thread limit).
+    init(threadCount: Int, starter: ThreadStarter) {
         self.threadCount = max(0, threadCount)
+        self.starter = starter
     }
 
     deinit {
@@ -49,7 +54,7 @@ final class BlockWorkers<Output: Sendable>: Sendable {
 
     /// Queues `job`; its result comes out of `next` after those of all earlier jobs.
     func submit(_ job: @escaping Job) {
-        guard threadCount > 0 else {
+        guard threadCount > 0, !lock.withLock({ $0.inline }) else {
             finishInline(job())
             return
         }
@@ -60,7 +65,21 @@ final class BlockWorkers<Output: Sendable>: Sendable {
             return !state.started
         }
         if mustStart {
-            for _ in 0..<threadCount { DedicatedThread.start { [lock] in Self.work(lock) } }
+            let running = (0..<threadCount).filter { _ in starter.start({ [lock] in Self.work(lock) }) == nil }.count
+            if running == 0 {
+                // The owner never waits in `next` while it submits, so no waiter needs waking.
+                let queued = lock.withLock { state in
+                    defer {
+                        state.queue.removeAll()
+                        state.inline = true
+                    }
+                    return Array(state.queue)
+                }
+                for (sequence, job) in queued {
+                    let output = job()
+                    lock.withLock { $0.finished[sequence] = output }
+                }
+            }
         }
         lock.broadcast()
     }
