@@ -73,6 +73,21 @@ func runRaftKV(_ arguments: [String]) throws -> (status: Int32, output: String) 
         #expect(child.output.contains(message), "\(arguments): \(child.output)")
     }
 
+    /// A full disk under `--compare-raw`: the baseline's failure is named, the log's report is
+    /// still printed, and the exit status says I/O error. Needs a small tmpfs (root).
+    @Test(.enabled(if: SmallFileSystem.canMount, "mounting a tmpfs needs root"))
+    func aFullDiskUnderTheRawBaselineKeepsTheReportAndNamesTheError() throws {
+        let disk = try SmallFileSystem(megabytes: 8)
+        defer { disk.remove() }
+        let (status, output) = try runRaftKV([
+            "wal", "stress", disk.path + "/log", "--records", "200", "--record-size", "256", "--segment-size", "1", "--compare-raw",
+        ])
+        #expect(status == 2, "\(output)")
+        #expect(output.contains("the raw-disk baseline failed: pwrite: No space left on device"), "\(output)")
+        #expect(output.contains("verified_records"), "the log's report is printed: \(output)")
+        #expect(!output.contains("NSPOSIXErrorDomain"), "\(output)")
+    }
+
     @Test func verifyOfAPathThatIsNotADirectoryIsAnIOErrorPrintedOnce() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -49,3 +49,33 @@ struct TemporaryDirectory {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+/// A tmpfs of a few megabytes mounted on a fresh directory, to fill a disk for real.
+struct SmallFileSystem {
+    let path: String
+
+    /// Whether this process may mount one (it runs as root).
+    static var canMount: Bool { getuid() == 0 }
+
+    init(megabytes: Int) throws {
+        path = NSTemporaryDirectory() + "swift-raft-small-fs-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+
+    func remove() {
+        let unmount = Process()
+        unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+        unmount.arguments = [path]
+        try? unmount.run()
+        unmount.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
