@@ -68,9 +68,10 @@ import Glibc
             let afterRemove = try await Self.listedMembers(cluster, via: 4)
             #expect(afterRemove.count == 3 && !afterRemove.contains { $0.hasPrefix("\(removed) ") }, "\(afterRemove)")
 
-            // The joined node restarts from its own storage, with the same flags.
+            // The joined node restarts from its own storage with a --peers that names only the
+            // removed node: it finds the others from the member records it applied.
             cluster.signal(4, SIGKILL)
-            try cluster.start(4)
+            try cluster.start(4, peers: "\(removed)=127.0.0.1:\(cluster.members[removed]!.peerPort)")
             let resumed = history.acknowledgedWrites.load(ordering: .relaxed)
             #expect(try await Self.awaitProgress(history, beyond: resumed), "the load goes on without node \(removed)")
             history.stopped.store(true, ordering: .relaxed)

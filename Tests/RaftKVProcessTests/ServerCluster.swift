@@ -100,14 +100,15 @@ final class ServerCluster: @unchecked Sendable {
         lock.withLock { storedMembers[id]!.secretFile = file }
     }
 
-    func start(_ id: Int) throws {
+    /// Starts member `id`; `peers` replaces the founding list as its `--peers`.
+    func start(_ id: Int, peers: String? = nil) throws {
         let member = members[id]!
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "serve", "--id", "\(id)", "--data-dir", directory + "/n\(id)",
             "--listen", "127.0.0.1:\(member.peerPort)", "--client-listen", "127.0.0.1:\(member.clientPort)",
-            "--peers", peersFlag, "--cluster-secret-file", member.secretFile,
+            "--peers", peers ?? peersFlag, "--cluster-secret-file", member.secretFile,
         ] + (lock.withLock { joiners.contains(id) } ? ["--join"] : [])
         let log = directory + "/n\(id).log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
