@@ -7,5 +7,5 @@ struct RaftKVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raftkv",
         abstract: "A replicated key-value store on swift-raft, and tools for its write-ahead log.",
-        subcommands: [DemoCommand.self, BenchCommand.self, ServeCommand.self, StatusCommand.self, WALCommand.self])
+        subcommands: [DemoCommand.self, BenchCommand.self, ServeCommand.self, StatusCommand.self, MemberCommand.self, WALCommand.self])
 }

@@ -45,12 +45,11 @@ final class RecordedHistory: Sendable {
         var client: RESPClient?
         var sequence = 0
         var lastSeen: [String: String] = [:]
-        let ids = cluster.members.keys.sorted()
         var operations = 0
         while !history.stopped.load(ordering: .relaxed), operations < 20_000 {
             operations += 1
             if client == nil {
-                client = try? await cluster.client(ids.randomElement(using: &random)!, timeout: .seconds(4))
+                client = try? await cluster.client(cluster.servingIDs.randomElement(using: &random)!, timeout: .seconds(4))
                 if client == nil {
                     try? await Task.sleep(for: .milliseconds(50))
                     continue
@@ -133,6 +132,18 @@ final class RecordedHistory: Sendable {
         await client?.close()
     }
 
+    /// Reads every register key through `reader` (connected to the leader) and records the
+    /// reads, so that the checker sees what the load's last writes left.
+    static func recordFinalReads(through reader: RESPClient, history: RecordedHistory) async throws {
+        for key in registerKeys {
+            let invokedAt = history.now
+            let reply = try await reader.send(["GET", key])
+            let value: [UInt8]? = if case .bulkString(let bytes) = reply { bytes } else { nil }
+            #expect(reply == .null || value != nil, "final read of \(key): \(reply)")
+            history.record(HistoryOperation(client: -1, command: .get(key: key), invokedAt: invokedAt, outcome: .completed(.value(value), at: history.now)))
+        }
+    }
+
     @Test func killAndRestartLeadersAndFollowersUnderLoadLosesNoAcknowledgedWriteAndStaysLinearizable() async throws {
         let cluster = try ServerCluster(ids: [1, 2, 3])
         defer { cluster.remove() }
@@ -171,16 +182,9 @@ final class RecordedHistory: Sendable {
             try await group.waitForAll()
         }
 
-        // Final reads of every key, linearizable, through the leader.
         let leader = try #require(await cluster.leader())
         let reader = try await cluster.client(leader)
-        for key in Self.registerKeys {
-            let invokedAt = history.now
-            let reply = try await reader.send(["GET", key])
-            let value: [UInt8]? = if case .bulkString(let bytes) = reply { bytes } else { nil }
-            #expect(reply == .null || value != nil, "final read of \(key): \(reply)")
-            history.record(HistoryOperation(client: -1, command: .get(key: key), invokedAt: invokedAt, outcome: .completed(.value(value), at: history.now)))
-        }
+        try await Self.recordFinalReads(through: reader, history: history)
         var finalCounters: [String: Int64] = [:]
         for key in Self.counterKeys {
             let reply = try await reader.send(["GET", key])

@@ -48,9 +48,22 @@ final class ServerCluster: @unchecked Sendable {
 
     let directory: String
     let executable: String
-    private(set) var members: [Int: Member] = [:]
+    /// The members `--peers` founds the cluster with; later ones join (`addJoiner`).
+    let founders: [Int]
+    private var storedMembers: [Int: Member] = [:]
+    private var storedServingIDs: Set<Int>
+    private var joiners: Set<Int> = []
     private var processes: [Int: Process] = [:]
     private let lock = NSLock()
+
+    /// Every member ever created, founding or joining.
+    var members: [Int: Member] { lock.withLock { storedMembers } }
+
+    /// The members the load's clients connect to (all founders at first).
+    var servingIDs: [Int] {
+        get { lock.withLock { storedServingIDs.sorted() } }
+        set { lock.withLock { storedServingIDs = Set(newValue) } }
+    }
 
     init(ids: [Int], secret: String = "test-cluster-secret") throws {
         executable = try raftkvExecutable()
@@ -58,31 +71,45 @@ final class ServerCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let secretFile = directory + "/secret"
         try Data(secret.utf8).write(to: URL(fileURLWithPath: secretFile))
+        founders = ids.sorted()
+        storedServingIDs = Set(ids)
         for id in ids {
-            members[id] = Member(id: id, peerPort: try freePort(), clientPort: try freePort(), secretFile: secretFile)
+            storedMembers[id] = Member(id: id, peerPort: try freePort(), clientPort: try freePort(), secretFile: secretFile)
         }
     }
 
+    /// The founding list, the same for every node (a joining one derives the cluster id from it).
     var peersFlag: String {
-        members.keys.sorted().map { "\($0)=127.0.0.1:\(members[$0]!.peerPort)" }.joined(separator: ",")
+        let members = self.members
+        return founders.map { "\($0)=127.0.0.1:\(members[$0]!.peerPort)" }.joined(separator: ",")
+    }
+
+    /// Creates member `id`, which starts with `--join` and waits to be added.
+    func addJoiner(_ id: Int) throws {
+        let member = Member(id: id, peerPort: try freePort(), clientPort: try freePort(), secretFile: directory + "/secret")
+        lock.withLock {
+            storedMembers[id] = member
+            joiners.insert(id)
+        }
     }
 
     /// Gives member `id` its own secret file holding `secret`.
     func setSecret(_ secret: String, for id: Int) throws {
         let file = directory + "/secret-\(id)"
         try Data(secret.utf8).write(to: URL(fileURLWithPath: file))
-        members[id]!.secretFile = file
+        lock.withLock { storedMembers[id]!.secretFile = file }
     }
 
-    func start(_ id: Int) throws {
+    /// Starts member `id`; `peers` replaces the founding list as its `--peers`.
+    func start(_ id: Int, peers: String? = nil) throws {
         let member = members[id]!
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "serve", "--id", "\(id)", "--data-dir", directory + "/n\(id)",
             "--listen", "127.0.0.1:\(member.peerPort)", "--client-listen", "127.0.0.1:\(member.clientPort)",
-            "--peers", peersFlag, "--cluster-secret-file", member.secretFile,
-        ]
+            "--peers", peers ?? peersFlag, "--cluster-secret-file", member.secretFile,
+        ] + (lock.withLock { joiners.contains(id) } ? ["--join"] : [])
         let log = directory + "/n\(id).log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -105,6 +132,26 @@ final class ServerCluster: @unchecked Sendable {
             process.waitUntilExit()
             _ = lock.withLock { processes.removeValue(forKey: id) }
         }
+    }
+
+    /// Runs `raftkv member ARGUMENTS --server <member id's client address>` to its end, within
+    /// `timeout` (then it is killed); returns its exit status and its output, both streams.
+    func member(_ arguments: [String], via id: Int, timeout: Duration = .seconds(90)) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["member"] + arguments + ["--server", "127.0.0.1:\(members[id]!.clientPort)"]
+        let output = directory + "/member-\(UUID().uuidString).out"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     func stopAll() {

@@ -35,6 +35,10 @@ final class MemoryBackend: KVBackend {
         if let failure = failure.withLock({ $0 }) { throw failure }
         return UInt64(snapshots.add(1, ordering: .relaxed).newValue) * 10
     }
+
+    func addLearner(_ member: NodeID) async throws(RaftNodeError) { throw .notLeader(leader: nil) }
+    func promoteLearner(_ member: NodeID) async throws(RaftNodeError) { throw .notLeader(leader: nil) }
+    func removeMember(_ member: NodeID) async throws(RaftNodeError) { throw .notLeader(leader: nil) }
 }
 
 @Suite struct CommandProcessorTests {

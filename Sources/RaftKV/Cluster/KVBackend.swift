@@ -10,6 +10,12 @@ public protocol KVBackend: Sendable {
     func read<Result: Sendable>(_ query: @escaping @Sendable (KVStateMachine) -> Result) async throws(RaftNodeError) -> Result
     /// Takes a snapshot now and returns its last index (see `RaftNode.snapshot`).
     func snapshot() async throws(RaftNodeError) -> UInt64
+    /// Adds `member` as a learner (see `RaftNode.addLearner`).
+    func addLearner(_ member: NodeID) async throws(RaftNodeError)
+    /// Promotes the learner `member` to voter (see `RaftNode.promoteLearner`).
+    func promoteLearner(_ member: NodeID) async throws(RaftNodeError)
+    /// Removes `member`, voter or learner (see `RaftNode.removeMember`).
+    func removeMember(_ member: NodeID) async throws(RaftNodeError)
     /// The node's latest status, nil before it recovered.
     var status: RaftNodeStatus? { get }
     /// The leader this node knows of.

@@ -42,6 +42,17 @@ public enum MemberDirectory {
         return members
     }
 
+    /// Whether `command` may change a member record.
+    public static func mayChangeRecords(_ command: KVCommand) -> Bool {
+        switch command {
+        case .get: false
+        case .delete(let keys): keys.contains { !isClientKey($0) }
+        case .setMany(let pairs): pairs.contains { !isClientKey($0.key) }
+        case .batch(let commands): commands.contains(where: mayChangeRecords)
+        default: !isClientKey(command.key)
+        }
+    }
+
     /// Whether a client may name `key`.
     public static func isClientKey(_ key: String) -> Bool { !key.hasPrefix(reservedPrefix) }
 

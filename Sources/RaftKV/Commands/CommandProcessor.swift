@@ -31,6 +31,7 @@ public final class CommandProcessor: Sendable {
     private let identity: Identity
     private let password: [UInt8]?
     private let forwarder: LeaderForwarder
+    private let membership: MembershipAdministrator
     private let members = Mutex<[UInt64: MemberDirectory.Addresses]>([:])
     private let nextClientID = Atomic<Int64>(1)
     private let logger: Logger
@@ -41,16 +42,19 @@ public final class CommandProcessor: Sendable {
     ///   - identity: This node's id, cluster and addresses.
     ///   - password: The password clients must `AUTH` with, if any.
     ///   - forwardTimeout: How long a forwarded write waits for the leader.
+    ///   - catchUpTimeout: How long `RAFTKV.MEMBER ADD` waits for a new learner to catch up
+    ///     before it gives up on promoting it.
     ///   - logger: Where the processor reports.
     public init(
         backend: any KVBackend, identity: Identity, password: [UInt8]?, forwardTimeout: Duration = .seconds(10),
-        logger: Logger
+        catchUpTimeout: Duration = .seconds(30), logger: Logger
     ) {
         self.backend = backend
         self.identity = identity
         self.password = password
         self.logger = logger
         forwarder = LeaderForwarder(password: password, timeout: forwardTimeout, logger: logger)
+        membership = MembershipAdministrator(backend: backend, catchUpTimeout: catchUpTimeout, logger: logger)
     }
 
     /// A new connection's session.
@@ -68,7 +72,9 @@ public final class CommandProcessor: Sendable {
     public func publishMembership() async throws(RaftNodeError) -> [UInt64: MemberDirectory.Addresses] {
         let current = try await backend.read { MemberDirectory.members(in: $0.store) }
         members.withLock { $0 = current }
-        if current[identity.id] != identity.addresses {
+        // Only a member records itself: a node waiting to join is recorded by the `ADD` that
+        // adds it, and a removed one must not put its record back.
+        if current[identity.id] != identity.addresses, backend.status?.configuration.members.contains(identity.id) == true {
             let record = KVCommand.put(key: MemberDirectory.key(of: identity.id), value: MemberDirectory.value(of: identity.addresses))
             if case .success = await submit(.batch([record])) {
                 logger.info("recorded this member's addresses", metadata: ["peer": "\(identity.addresses.peer)", "client": "\(identity.addresses.client)"])
@@ -96,6 +102,9 @@ public final class CommandProcessor: Sendable {
                 index += 1
             case .snapshot:
                 replies.append(await takeSnapshot())
+                index += 1
+            case .membership(let request):
+                replies.append(await membership.execute(request, knownMembers: knownMembers))
                 index += 1
             case .write:
                 var writes: [(KVCommand, @Sendable (KVResult) -> RESPValue)] = []
@@ -236,6 +245,8 @@ public final class CommandProcessor: Sendable {
         case "RAFTKV.SNAPSHOT":
             try arity.require(0...0)
             return .snapshot
+        case "RAFTKV.MEMBER":
+            return .membership(try MembershipRequest(parsing: arguments))
         case "RAFTKV.DIGEST":
             // The whole store, membership records included, at a linearizable point: replicas
             // at the same applied index answer the same.

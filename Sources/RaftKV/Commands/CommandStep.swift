@@ -11,4 +11,6 @@ enum CommandStep {
     case forwarded([UInt8])
     /// An operator's request for a snapshot of this node's state machine now.
     case snapshot
+    /// An operator's membership request (`RAFTKV.MEMBER`).
+    case membership(MembershipRequest)
 }

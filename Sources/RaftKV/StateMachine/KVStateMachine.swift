@@ -17,6 +17,12 @@ public struct KVStateMachine: StateMachine {
     /// replica that loses a write would. `nil`, as in every real deployment, plants nothing.
     public private(set) var plantedLostWrite: String?
 
+    /// Told every member record (see ``MemberDirectory``) after an applied command or a
+    /// restored snapshot may have changed them, on the node's run loop: so a node learns
+    /// where the members listen from its own applied state, without a read through a leader
+    /// it may not yet know how to reach. It must return quickly; it changes nothing replicated.
+    public var onMemberRecordsChanged: (@Sendable ([UInt64: MemberDirectory.Addresses]) -> Void)?
+
     /// Creates an empty store.
     public init() {}
 
@@ -31,12 +37,16 @@ public struct KVStateMachine: StateMachine {
     /// Applies each command; bytes that are no command (they never pass a proposer's checks)
     /// are answered with an error, the same on every replica, rather than stop the node.
     public mutating func apply(_ commands: [CommittedCommand]) throws -> [KVResult] {
-        commands.map { command in
+        var recordsChanged = false
+        let results = commands.map { command in
             guard let decoded = try? KVCommand(decoding: command.data) else {
-                return .error("ERR undecodable command at index \(command.index)")
+                return KVResult.error("ERR undecodable command at index \(command.index)")
             }
+            if onMemberRecordsChanged != nil, MemberDirectory.mayChangeRecords(decoded) { recordsChanged = true }
             return apply(decoded)
         }
+        if recordsChanged { onMemberRecordsChanged?(MemberDirectory.members(in: store)) }
+        return results
     }
 
     private mutating func apply(_ command: KVCommand) -> KVResult {
@@ -60,5 +70,6 @@ public struct KVStateMachine: StateMachine {
         var bytes: [UInt8] = []
         for try await chunk in snapshot { bytes += chunk }
         store = try KVStore(snapshotBytes: bytes)
+        onMemberRecordsChanged?(MemberDirectory.members(in: store))
     }
 }

@@ -21,8 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where the node keeps its log and snapshots.") var dataDir: String
     @Option(help: "HOST:PORT to listen on for peers.") var listen: String
     @Option(help: "HOST:PORT to listen on for clients (RESP).") var clientListen: String
-    @Option(help: "Every founding member by peer address: 1=HOST:PORT,2=HOST:PORT,...") var peers: String
-    @Flag(help: "Start with empty storage and wait to be added by the cluster's leader.") var join = false
+    @Option(help: "Every founding member by peer address: 1=HOST:PORT,2=HOST:PORT,... (a joining node gets the same list).")
+    var peers: String
+    @Flag(help: "Start with empty storage and wait to be added with `raftkv member add`.") var join = false
     @Option(help: "A file holding the secret every member shares.") var clusterSecretFile: String?
     @Option(help: "A file holding the password clients must AUTH with.") var requirepassFile: String?
     @Option(help: "HOST:PORT for Prometheus metrics (not served by this build).") var metricsListen: String?
@@ -85,9 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
         nodeConfiguration.logger = logger
         nodeConfiguration.wal.logger = logger
         nodeConfiguration.snapshots.logger = logger
+        var machine = plantLostWrite.map(KVStateMachine.init(losingFirstWriteTo:)) ?? KVStateMachine()
+        let addressBook = PeerAddressBook(transport: transport, selfID: id)
+        machine.onMemberRecordsChanged = { addressBook.update($0) }
         let node = RaftNode(
-            configuration: nodeConfiguration, fileSystem: PosixFileSystem(),
-            stateMachine: plantLostWrite.map(KVStateMachine.init(losingFirstWriteTo:)) ?? KVStateMachine(),
+            configuration: nodeConfiguration, fileSystem: PosixFileSystem(), stateMachine: machine,
             transport: transport, clock: ContinuousClock())
         transport.attach(node)
 
@@ -110,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             await transport.stop()
             throw ServeError("--client-listen \(clientListen): cannot listen: \(error)")
         }
-        let publisher = MembershipPublisher(processor: processor, transport: transport, selfID: id)
+        let publisher = MembershipPublisher(processor: processor)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
