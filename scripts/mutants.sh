@@ -100,7 +100,8 @@ build() {
 # The failing tests named in swift test output, or the crash that stopped it.
 failing_tests() {
     local log="$1" names
-    names=$(grep -E '^✘ Test "' "$log" | grep ' failed after ' | sed -E 's/^✘ Test "(.*)" failed after .*/\1/' | sort -u || true)
+    # Display-named tests print as ✘ Test "Name", the others as ✘ Test name().
+    names=$(grep -E '^✘ Test ' "$log" | grep -v '^✘ Test run with' | grep ' failed after ' | sed -E 's/^✘ Test (.*) failed after .*/\1/; s/^"(.*)"$/\1/' | sort -u || true)
     if [ -n "$names" ]; then
         echo "$names" | head -n 3 | cut -c1-90 | paste -sd ';' -
     elif grep -qE 'signal|Fatal error|crashed' "$log"; then
