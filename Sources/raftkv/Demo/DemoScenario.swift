@@ -148,7 +148,7 @@ struct DemoScenario: Sendable {
                 errorWindowMilliseconds: Self.lastFailure(between: killedAt, and: restartedAt, recorder: recorder).map { Double($0 - killedAt) / 1e6 }),
             catchUp: DemoReport.CatchUp(node: victim, seconds: caughtUpAfter, throughInstallSnapshot: throughSnapshot),
             commitIndex: commitIndex, snapshots: snapshots, events: events.all,
-            timeline: Self.timeline(recorder.buckets))
+            timeline: Self.timeline(recorder.buckets, loadEnded: loadEnded))
 
         let reportPath = reportDirectory + "/demo-report.json"
         let timelinePath = reportDirectory + "/demo-timeline.svg"
@@ -247,9 +247,12 @@ struct DemoScenario: Sendable {
         return UInt64(index + 1) * width
     }
 
-    private static func timeline(_ buckets: [DemoRecorder.Bucket]) -> [DemoReport.Interval] {
+    /// The whole intervals of the load: the last one, cut short when the load stopped, would
+    /// read as a collapse.
+    private static func timeline(_ buckets: [DemoRecorder.Bucket], loadEnded: UInt64) -> [DemoReport.Interval] {
         let scale = 1e9 / Double(DemoRecorder.bucketNanoseconds)
-        return buckets.enumerated().map { index, bucket in
+        let whole = Int(loadEnded / DemoRecorder.bucketNanoseconds)
+        return buckets.prefix(whole).enumerated().map { index, bucket in
             DemoReport.Interval(
                 at: Double(index) / scale, operationsPerSecond: Double(bucket.succeeded) * scale,
                 failedPerSecond: Double(bucket.failed) * scale,

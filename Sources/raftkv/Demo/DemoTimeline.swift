@@ -29,8 +29,8 @@ enum DemoTimeline {
             id: "throughput", label: "acknowledged ops/s (per 100 ms)", points: throughput, originY: top, color: "#1f77b4",
             x: x, plotWidth: plotWidth)
         svg += panel(
-            id: "p99", label: "p99 latency, ms (per 100 ms)", points: latency, originY: top + panelHeight + gap, color: "#d62728",
-            x: x, plotWidth: plotWidth)
+            id: "p99", label: "p99 latency, ms (per 100 ms, log scale)", points: latency, originY: top + panelHeight + gap,
+            color: "#d62728", logarithmic: true, x: x, plotWidth: plotWidth)
 
         let bottom = top + 2 * panelHeight + gap
         for (index, event) in report.events.enumerated() {
@@ -55,20 +55,32 @@ enum DemoTimeline {
     }
 
     /// One panel; `points` holds nil for an interval without a value, where the line breaks.
+    /// A logarithmic panel spans the decades its values reach, so an outage's seconds-long
+    /// latencies do not flatten the milliseconds of the rest of the run.
     private static func panel(
-        id: String, label: String, points: [(Double, Double)?], originY: Double, color: String,
+        id: String, label: String, points: [(Double, Double)?], originY: Double, color: String, logarithmic: Bool = false,
         x: (Double) -> Double, plotWidth: Double
     ) -> String {
-        let peak = max(1, points.compactMap { $0?.1 }.max() ?? 1)
-        func y(_ value: Double) -> Double { originY + panelHeight * (1 - value / peak) }
+        let values = points.compactMap { $0?.1 }
+        let peak = max(1, values.max() ?? 1)
+        let top = logarithmic ? pow(10, ceil(log10(peak))) : peak
+        let bottom = logarithmic ? pow(10, floor(log10(max(0.01, values.min() ?? 1)))) : 0
+        func y(_ value: Double) -> Double {
+            let fraction =
+                logarithmic ? (log10(max(value, bottom)) - log10(bottom)) / (log10(top) - log10(bottom)) : value / top
+            return originY + panelHeight * (1 - fraction)
+        }
         var out = """
             <g id="panel-\(id)">
             <rect x="\(format(left))" y="\(format(originY))" width="\(format(plotWidth))" height="\(format(panelHeight))" fill="none" stroke="#cccccc"/>
             <text x="\(format(left))" y="\(format(originY - 6))">\(escape(label))</text>
-            <text x="\(format(left - 6))" y="\(format(originY + 10))" text-anchor="end">\(escape(DemoReport.grouped(Int(peak))))</text>
-            <text x="\(format(left - 6))" y="\(format(originY + panelHeight))" text-anchor="end">0</text>
 
             """
+        let ticks = logarithmic ? stride(from: log10(bottom), through: log10(top), by: 1).map { pow(10, $0) } : [0, top]
+        for tick in ticks {
+            let text = tick > 0 && tick < 1 ? String(tick) : DemoReport.grouped(Int(tick))
+            out += "<text x=\"\(format(left - 6))\" y=\"\(format(y(tick) + 4))\" text-anchor=\"end\">\(escape(text))</text>\n"
+        }
         for run in points.split(whereSeparator: { $0 == nil }) {
             let path = run.compactMap { $0 }.map { "\(format(x($0.0))),\(format(y($0.1)))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
