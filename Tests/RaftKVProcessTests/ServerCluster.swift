@@ -53,6 +53,7 @@ final class ServerCluster: @unchecked Sendable {
     private var storedMembers: [Int: Member] = [:]
     private var storedServingIDs: Set<Int>
     private var joiners: Set<Int> = []
+    private var extraArguments: [Int: [String]] = [:]
     private var processes: [Int: Process] = [:]
     private let lock = NSLock()
 
@@ -100,6 +101,11 @@ final class ServerCluster: @unchecked Sendable {
         lock.withLock { storedMembers[id]!.secretFile = file }
     }
 
+    /// Gives member `id` more `raftkv serve` flags, from its next start on.
+    func setExtraArguments(_ arguments: [String], for id: Int) {
+        lock.withLock { extraArguments[id] = arguments }
+    }
+
     /// Starts member `id`; `peers` replaces the founding list as its `--peers`.
     func start(_ id: Int, peers: String? = nil) throws {
         let member = members[id]!
@@ -109,7 +115,7 @@ final class ServerCluster: @unchecked Sendable {
             "serve", "--id", "\(id)", "--data-dir", directory + "/n\(id)",
             "--listen", "127.0.0.1:\(member.peerPort)", "--client-listen", "127.0.0.1:\(member.clientPort)",
             "--peers", peers ?? peersFlag, "--cluster-secret-file", member.secretFile,
-        ] + (lock.withLock { joiners.contains(id) } ? ["--join"] : [])
+        ] + (lock.withLock { joiners.contains(id) } ? ["--join"] : []) + lock.withLock { extraArguments[id] ?? [] }
         let log = directory + "/n\(id).log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -1,6 +1,8 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
+import Prometheus
 import Raft
 import RaftKV
 import RaftNIO
@@ -26,7 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Start with empty storage and wait to be added with `raftkv member add`.") var join = false
     @Option(help: "A file holding the secret every member shares.") var clusterSecretFile: String?
     @Option(help: "A file holding the password clients must AUTH with.") var requirepassFile: String?
-    @Option(help: "HOST:PORT for Prometheus metrics (not served by this build).") var metricsListen: String?
+    @Option(help: "HOST:PORT to serve the node's metrics on, in Prometheus's text format, at /metrics.") var metricsListen: String?
     @Option(help: ArgumentHelp("Fault injection for self-tests: lose the first write to KEY.", visibility: .hidden))
     var plantLostWrite: String?
     @Flag(help: ArgumentHelp("Shut down when the process that started this one exits.", visibility: .hidden))
@@ -63,9 +65,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let plantLostWrite {
             logger.warning("fault injection: this node loses the first write to a key", metadata: ["key": "\(plantLostWrite)"])
         }
-        if metricsListen != nil {
-            logger.warning("--metrics-listen is accepted but this build serves no metrics endpoint")
+        let metricsAddress = try metricsListen.map { flag throws(ServeError) in
+            guard let address = HostPort.parse(flag) else { throw ServeError("--metrics-listen: '\(flag)' is not HOST:PORT") }
+            return address
         }
+        // Before the node and the transport exist: their metrics bind to the factory in force
+        // when they are made.
+        let registry = metricsAddress.map { _ in PrometheusCollectorRegistry() }
+        if let registry { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
 
         let identity = try DataDirectoryIdentity.establish(directory: dataDir, nodeID: id, clusterID: founders.derivedClusterID)
         if identity.clusterID != founders.derivedClusterID {
@@ -113,6 +120,16 @@ struct ServeCommand: AsyncParsableCommand {
             await transport.stop()
             throw ServeError("--client-listen \(clientListen): cannot listen: \(error)")
         }
+        var metrics: MetricsEndpoint?
+        do {
+            if let metricsAddress, let registry {
+                metrics = try await MetricsEndpoint.start(host: metricsAddress.host, port: metricsAddress.port, registry: registry)
+            }
+        } catch {
+            await server.stop()
+            await transport.stop()
+            throw ServeError("--metrics-listen \(metricsListen ?? ""): cannot listen: \(error)")
+        }
         let publisher = MembershipPublisher(processor: processor)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -128,6 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             failure = error
         }
+        await metrics?.stop()
         await server.stop()
         await transport.stop()
         if let failure {
