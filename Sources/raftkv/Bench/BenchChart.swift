@@ -39,7 +39,7 @@ enum BenchChart {
                 let height = barHeight * point.requestsPerSecond / peak
                 let x = groupLeft + Double(targetIndex) * barWidth
                 svg += "<rect x=\"\(f(x))\" y=\"\(f(barTop + barHeight - height))\" width=\"\(f(barWidth - 2))\" height=\"\(f(height))\" fill=\"\(colors[targetIndex % colors.count])\"/>"
-                svg += "<text x=\"\(f(x + barWidth / 2))\" y=\"\(f(barTop + barHeight - height - 3))\" text-anchor=\"middle\" font-size=\"10\">\(DemoReport.grouped(Int(point.requestsPerSecond)))</text>\n"
+                svg += "<text x=\"\(f(x + barWidth / 2))\" y=\"\(f(barTop + barHeight - height - 3))\" text-anchor=\"middle\" font-size=\"10\">\(Figures.grouped(Int(point.requestsPerSecond)))</text>\n"
             }
             svg += "<text x=\"\(f(groupLeft + groupWidth * 0.4))\" y=\"\(f(barTop + barHeight + 16))\" text-anchor=\"middle\">\(group)</text>\n"
         }

@@ -26,9 +26,7 @@ struct BenchReport: Codable, Sendable {
             errors = result.errors
             let sorted = result.latencies.sorted()
             func quantile(_ fraction: Double) -> Double? {
-                guard !sorted.isEmpty else { return nil }
-                let rank = min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))
-                return Double(sorted[rank]) / 1e6
+                Percentile.of(sorted: sorted, fraction).map { Double($0) / 1e6 }
             }
             p50Milliseconds = quantile(0.5)
             p99Milliseconds = quantile(0.99)
@@ -50,10 +48,10 @@ struct BenchReport: Codable, Sendable {
             String(repeating: "-", count: 90),
         ]
         for point in points {
-            let memory = point.peakMemoryBytes.map { DemoReport.bytes($0) } ?? "-"
+            let memory = point.peakMemoryBytes.map { Figures.bytes($0) } ?? "-"
             lines.append(
                 point.target.padding(toLength: 29, withPad: " ", startingAt: 0) + pad(point.operation.rawValue, 5)
-                    + pad("\(point.pipeline)", 5) + DemoReport.grouped(Int(point.requestsPerSecond)).leftPadded(to: 10, with: " ")
+                    + pad("\(point.pipeline)", 5) + Figures.grouped(Int(point.requestsPerSecond)).leftPadded(to: 10, with: " ")
                     + Self.number(point.p50Milliseconds).leftPadded(to: 9, with: " ")
                     + Self.number(point.p99Milliseconds).leftPadded(to: 9, with: " ")
                     + "\(point.errors)".leftPadded(to: 9, with: " ") + "   " + memory)
@@ -64,7 +62,7 @@ struct BenchReport: Codable, Sendable {
     private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
 
     private static func number(_ value: Double?) -> String {
-        value.map { DemoReport.decimal($0, 2) } ?? "-"
+        value.map { Figures.decimal($0, 2) } ?? "-"
     }
 
     func encoded() throws -> Data {

@@ -16,7 +16,7 @@ final class DemoEvents: Sendable {
     func note(_ kind: DemoReport.Event.Kind, _ detail: String, message: String) {
         let at = Double(recorder.now) / 1e9
         events.withLock { $0.append(DemoReport.Event(kind: kind, at: at, detail: detail)) }
-        console.line("  [" + DemoReport.decimal(at, 1).leftPadded(to: 5, with: " ") + "s] " + message)
+        console.line("  [" + Figures.decimal(at, 1).leftPadded(to: 5, with: " ") + "s] " + message)
     }
 
     var all: [DemoReport.Event] { events.withLock { $0 } }

@@ -105,13 +105,3 @@ final class DemoRecorder: Sendable {
         }
     }
 }
-
-/// Percentiles of unsorted samples by the nearest-rank method.
-enum Percentile {
-    static func of(_ samples: [UInt64], _ fraction: Double) -> UInt64? {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
-        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-        return sorted[min(sorted.count - 1, max(0, rank - 1))]
-    }
-}

@@ -75,23 +75,23 @@ struct DemoReport: Codable, Sendable {
     /// The summary table, one line a figure.
     var summary: String {
         var rows: [(String, String)] = []
-        rows.append(("operations", "\(Self.grouped(operations.succeeded)) acknowledged, \(Self.grouped(operations.failed)) failed or refused"))
-        rows.append(("throughput", "\(Self.grouped(Int(operations.perSecond))) ops/s over \(Self.decimal(durationSeconds, 1)) s, \(clients) clients"))
-        rows.append(("latency", "p50 \(Self.milliseconds(operations.p50Milliseconds)), p99 \(Self.milliseconds(operations.p99Milliseconds))"))
+        rows.append(("operations", "\(Figures.grouped(operations.succeeded)) acknowledged, \(Figures.grouped(operations.failed)) failed or refused"))
+        rows.append(("throughput", "\(Figures.grouped(Int(operations.perSecond))) ops/s over \(Figures.decimal(durationSeconds, 1)) s, \(clients) clients"))
+        rows.append(("latency", "p50 \(Figures.milliseconds(operations.p50Milliseconds)), p99 \(Figures.milliseconds(operations.p99Milliseconds))"))
         if let failover {
             rows.append((
                 "failover",
-                "n\(failover.killedLeader) killed; n\(failover.newLeader.map(String.init) ?? "?") elected after \(Self.milliseconds(failover.electionMilliseconds)); "
-                    + "writes unavailable for \(Self.milliseconds(failover.writesUnavailableMilliseconds))"
+                "n\(failover.killedLeader) killed; n\(failover.newLeader.map(String.init) ?? "?") elected after \(Figures.milliseconds(failover.electionMilliseconds)); "
+                    + "writes unavailable for \(Figures.milliseconds(failover.writesUnavailableMilliseconds))"
             ))
         }
         if let catchUp {
             let how = catchUp.throughInstallSnapshot ? "through InstallSnapshot" : "from the leader's log"
-            rows.append(("catch-up", "n\(catchUp.node) caught up \(how) in \(catchUp.seconds.map { Self.decimal($0, 2) + " s" } ?? "—")"))
+            rows.append(("catch-up", "n\(catchUp.node) caught up \(how) in \(catchUp.seconds.map { Figures.decimal($0, 2) + " s" } ?? "—")"))
         }
-        rows.append(("entries", "commit index \(Self.grouped(Int(commitIndex)))"))
+        rows.append(("entries", "commit index \(Figures.grouped(Int(commitIndex)))"))
         for snapshot in snapshots {
-            rows.append(("snapshot n\(snapshot.node)", "index \(Self.grouped(Int(snapshot.index))), \(Self.bytes(snapshot.bytes)) compressed"))
+            rows.append(("snapshot n\(snapshot.node)", "index \(Figures.grouped(Int(snapshot.index))), \(Figures.bytes(snapshot.bytes)) compressed"))
         }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
@@ -101,32 +101,5 @@ struct DemoReport: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var groups: [Substring] = []
-        var end = digits.endIndex
-        while end > digits.startIndex {
-            let start = digits.index(end, offsetBy: -3, limitedBy: digits.startIndex) ?? digits.startIndex
-            groups.insert(digits[start..<end], at: 0)
-            end = start
-        }
-        return (value < 0 ? "-" : "") + groups.joined(separator: ",")
-    }
-
-    static func decimal(_ value: Double, _ places: Int) -> String {
-        String(format: "%.\(places)f", value)
-    }
-
-    static func milliseconds(_ value: Double?) -> String {
-        guard let value else { return "—" }
-        return value < 10 ? decimal(value, 2) + " ms" : decimal(value, 0) + " ms"
-    }
-
-    static func bytes(_ value: Int64) -> String {
-        if value >= 1 << 20 { return decimal(Double(value) / Double(1 << 20), 1) + " MiB" }
-        if value >= 1 << 10 { return decimal(Double(value) / Double(1 << 10), 1) + " KiB" }
-        return "\(value) B"
     }
 }

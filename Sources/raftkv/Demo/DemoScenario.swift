@@ -16,7 +16,7 @@ struct DemoScenario: Sendable {
     func run() async throws -> Bool {
         let loadSeconds = Self.seconds(load)
         console.line(
-            "raftkv demo: \(cluster.ids.count) nodes on loopback, \(clients) clients, \(DemoReport.decimal(loadSeconds, 0)) s of SET/GET/CAS/INCR")
+            "raftkv demo: \(cluster.ids.count) nodes on loopback, \(clients) clients, \(Figures.decimal(loadSeconds, 0)) s of SET/GET/CAS/INCR")
         console.line("  files: \(reportDirectory)")
         for id in cluster.ids { try cluster.start(id) }
         let (leader, term) = try await cluster.waitForLeader(timeout: .seconds(30))
@@ -58,7 +58,7 @@ struct DemoScenario: Sendable {
                 electedAt = recorder.now
                 events.note(
                     .election, "n\(info.id)",
-                    message: "n\(info.id) elected leader of term \(info.info.term), \(Self.milliseconds(recorder.now - killedAt)) after the kill")
+                    message: "n\(info.id) elected leader of term \(info.info.term), \(Figures.milliseconds(Double(recorder.now - killedAt) / 1e6)) after the kill")
             } else {
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -75,7 +75,7 @@ struct DemoScenario: Sendable {
         if !snapshots.isEmpty {
             events.note(
                 .snapshot, snapshots.map { "n\($0.node)" }.joined(separator: ", "),
-                message: "snapshot on " + snapshots.map { "n\($0.node) at index \($0.index) (\(DemoReport.bytes($0.bytes)))" }.joined(separator: ", "))
+                message: "snapshot on " + snapshots.map { "n\($0.node) at index \($0.index) (\(Figures.bytes($0.bytes)))" }.joined(separator: ", "))
         }
 
         // Then restart the killed node: it is behind the survivors' logs and must catch up.
@@ -97,7 +97,7 @@ struct DemoScenario: Sendable {
                     let how = Self.receivedSnapshots(in: cluster.log(of: victim)) > receivedBefore ? "through InstallSnapshot" : "from the leader's log"
                     events.note(
                         .caughtUp, "n\(victim)",
-                        message: "n\(victim) caught up \(how), \(DemoReport.decimal(Double(recorder.now - restartedAt) / 1e9, 2)) s after its restart")
+                        message: "n\(victim) caught up \(how), \(Figures.decimal(Double(recorder.now - restartedAt) / 1e9, 2)) s after its restart")
                     return recorder.now
                 }
                 try? await Task.sleep(for: .milliseconds(50))
@@ -188,10 +188,10 @@ struct DemoScenario: Sendable {
             let rate = recorder.recentRate()
             let leader = monitor.leader
             var line = String(format: "  [%5.1fs] ", Double(recorder.now) / 1e9)
-            line += "\(DemoReport.grouped(Int(rate.perSecond))) ops/s".padding(toLength: 14, withPad: " ", startingAt: 0)
-            line += "  p99 " + DemoReport.milliseconds(rate.p99.map { Double($0) / 1e6 }).padding(toLength: 9, withPad: " ", startingAt: 0)
+            line += "\(Figures.grouped(Int(rate.perSecond))) ops/s".padding(toLength: 14, withPad: " ", startingAt: 0)
+            line += "  p99 " + Figures.milliseconds(rate.p99.map { Double($0) / 1e6 }).padding(toLength: 9, withPad: " ", startingAt: 0)
             if let leader {
-                line += "  leader n\(leader.id)  term \(leader.info.term)  commit \(DemoReport.grouped(Int(leader.info.commitIndex)))"
+                line += "  leader n\(leader.id)  term \(leader.info.term)  commit \(Figures.grouped(Int(leader.info.commitIndex)))"
             } else {
                 line += "  no leader"
             }
@@ -203,10 +203,6 @@ struct DemoScenario: Sendable {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    private static func milliseconds(_ nanoseconds: UInt64) -> String {
-        "\(nanoseconds / 1_000_000) ms"
     }
 
     private static func receivedSnapshots(in log: String) -> Int {

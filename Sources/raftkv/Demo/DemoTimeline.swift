@@ -78,7 +78,7 @@ enum DemoTimeline {
             """
         let ticks = logarithmic ? stride(from: log10(bottom), through: log10(top), by: 1).map { pow(10, $0) } : [0, top]
         for tick in ticks {
-            let text = tick > 0 && tick < 1 ? String(tick) : DemoReport.grouped(Int(tick))
+            let text = tick > 0 && tick < 1 ? String(tick) : Figures.grouped(Int(tick))
             out += "<text x=\"\(format(left - 6))\" y=\"\(format(y(tick) + 4))\" text-anchor=\"end\">\(escape(text))</text>\n"
         }
         for run in points.split(whereSeparator: { $0 == nil }) {
@@ -89,7 +89,7 @@ enum DemoTimeline {
     }
 
     private static func title(_ report: DemoReport) -> String {
-        "raftkv demo: \(report.members.count) nodes, \(report.clients) clients, \(DemoReport.decimal(report.durationSeconds, 0)) s — "
+        "raftkv demo: \(report.members.count) nodes, \(report.clients) clients, \(Figures.decimal(report.durationSeconds, 0)) s — "
             + (report.passed ? "every check passed" : "a check FAILED")
     }
 
