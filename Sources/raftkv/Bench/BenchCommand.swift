@@ -37,7 +37,7 @@ struct BenchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard StressCommand.parseDuration(duration) != nil else {
+        guard Duration(argument: duration) != nil else {
             throw ValidationError("--duration takes a positive number with ms, s or m, such as 5s")
         }
         guard (1...4096).contains(clients) else { throw ValidationError("--clients must be between 1 and 4096") }
@@ -48,11 +48,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let load = StressCommand.parseDuration(duration)!
+        let load = Duration(argument: duration)!
         let root = directory ?? (NSTemporaryDirectory() + "raftkv-bench-\(Int(Date().timeIntervalSince1970))-\(getpid())")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let depths = Self.depths(pipeline)!
-        var report = BenchReport(clients: clients, valueSize: valueSize, secondsPerPoint: Double(load.components.seconds), points: [])
+        var report = BenchReport(clients: clients, valueSize: valueSize, secondsPerPoint: load.inSeconds, points: [])
         do {
             for (name, nodes) in [("raftkv, 1 node", 1), ("raftkv, 3 nodes", 3)] {
                 let cluster = try LocalCluster(count: nodes, directory: "\(root)/raftkv-\(nodes)", extraServeArguments: ["--exit-with-parent"])

@@ -46,7 +46,7 @@ struct BenchLoad: Sendable {
         let elapsed = ContinuousClock.now - started
         return Result(
             requests: results.reduce(0) { $0 + $1.requests }, errors: results.reduce(0) { $0 + $1.errors },
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            seconds: elapsed.inSeconds,
             latencies: results.flatMap(\.latencies))
     }
 
@@ -69,8 +69,7 @@ struct BenchLoad: Sendable {
                 result.errors += batch.count
                 break
             }
-            let latency = ContinuousClock.now - sent
-            let nanoseconds = UInt64(latency.components.seconds) * 1_000_000_000 + UInt64(latency.components.attoseconds / 1_000_000_000)
+            let nanoseconds = (ContinuousClock.now - sent).inNanoseconds
             for reply in replies {
                 if reply.isError { result.errors += 1 } else { result.requests += 1 }
                 result.latencies.append(nanoseconds)

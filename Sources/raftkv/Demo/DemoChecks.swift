@@ -18,13 +18,21 @@ struct DemoChecks: Sendable {
     func acknowledgedWritesArePresent() async -> CheckResult {
         let name = "every acknowledged write is present on every node"
         let acknowledged = recorder.acknowledgedLedger.sorted { $0.key < $1.key }
+        let chunks = stride(from: 0, to: acknowledged.count, by: 256).map { acknowledged[$0..<min($0 + 256, acknowledged.count)] }
         var missing: [String] = []
         for id in cluster.ids {
-            for start in stride(from: 0, to: acknowledged.count, by: 256) {
-                let chunk = acknowledged[start..<min(start + 256, acknowledged.count)]
-                let reply = try? await cluster.command(id, ["MGET"] + chunk.map(\.key))
+            // One connection per node, every MGET of it in one pipeline.
+            var replies: [RESPValue]?
+            if let client = try? await cluster.client(id, replyTimeout: .seconds(10)) {
+                replies = try? await client.pipeline(chunks.map { ["MGET"] + $0.map(\.key) })
+                await client.close()
+            }
+            guard let replies else {
+                return CheckResult(name: name, passed: false, detail: "n\(id) did not answer MGET")
+            }
+            for (chunk, reply) in zip(chunks, replies) {
                 guard case .array(let values) = reply, values.count == chunk.count else {
-                    return CheckResult(name: name, passed: false, detail: "n\(id) did not answer MGET: \(reply.map { "\($0)" } ?? "no reply")")
+                    return CheckResult(name: name, passed: false, detail: "n\(id) answered MGET with \(reply)")
                 }
                 for (pair, value) in zip(chunk, values) where value.text != pair.value {
                     missing.append("\(pair.key) on n\(id) (\(value.text ?? "missing"), expected \(pair.value))")

@@ -45,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
     var plantLostWrite = false
 
     func validate() throws {
-        guard StressCommand.parseDuration(duration) != nil else {
+        guard Duration(argument: duration) != nil else {
             throw ValidationError("--duration takes a positive number with ms, s or m, such as 20s")
         }
         guard (1...1024).contains(clients) else { throw ValidationError("--clients must be between 1 and 1024") }
@@ -54,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let load = StressCommand.parseDuration(duration)!
+        let load = Duration(argument: duration)!
         let root = try Self.makeDirectory(directory)
         let console = DemoConsole()
         // The servers stop with the demo even if it is killed outright, unless asked to stay.

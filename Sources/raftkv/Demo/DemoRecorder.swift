@@ -36,8 +36,7 @@ final class DemoRecorder: Sendable {
 
     /// Nanoseconds since the recorder was made.
     var now: UInt64 {
-        let elapsed = ContinuousClock.now - start
-        return UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        (ContinuousClock.now - start).inNanoseconds
     }
 
     func record(_ operation: HistoryOperation) {

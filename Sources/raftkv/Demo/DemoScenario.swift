@@ -14,7 +14,7 @@ struct DemoScenario: Sendable {
     /// Runs the demo; returns whether every check passed.
     /// - Throws: ``SetupError`` when the cluster cannot be started or loses its quorum for good.
     func run() async throws -> Bool {
-        let loadSeconds = Self.seconds(load)
+        let loadSeconds = load.inSeconds
         console.line(
             "raftkv demo: \(cluster.ids.count) nodes on loopback, \(clients) clients, \(Figures.decimal(loadSeconds, 0)) s of SET/GET/CAS/INCR")
         console.line("  files: \(reportDirectory)")
@@ -200,10 +200,6 @@ struct DemoScenario: Sendable {
     }
 
     // MARK: Figures
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     private static func receivedSnapshots(in log: String) -> Int {
         log.components(separatedBy: "received a snapshot from the leader").count - 1

@@ -47,7 +47,7 @@ struct RawDiskBaseline {
             offset += off_t(recordSize)
             writes += 1
         }
-        let syncSeconds = Self.seconds(clock.now - syncStart)
+        let syncSeconds = (clock.now - syncStart).inSeconds
 
         let chunk = [UInt8](repeating: 0x5A, count: 1 << 20)
         let target = max(sequentialBytes, 64 << 20)
@@ -62,7 +62,7 @@ struct RawDiskBaseline {
             written += count
         }
         guard fdatasync(descriptor) == 0 else { throw Failure(call: "fdatasync", errno: errno) }
-        let sequentialSeconds = Self.seconds(clock.now - sequentialStart)
+        let sequentialSeconds = (clock.now - sequentialStart).inSeconds
         return Result(
             syncWritesPerSecond: Double(writes) / syncSeconds,
             sequentialMegabytesPerSecond: Double(written) / sequentialSeconds / 1e6)
@@ -78,9 +78,5 @@ struct RawDiskBaseline {
             guard written > 0 else { throw Failure(call: "pwrite", errno: written < 0 ? errno : 0) }
             done += written
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

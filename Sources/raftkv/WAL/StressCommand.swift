@@ -57,7 +57,7 @@ struct StressCommand: AsyncParsableCommand {
                 "--record-size must be at most \(WALOptions.largestPayloadSize), the largest record the log's format holds")
         }
         guard concurrency >= 1, batch >= 1 else { throw ValidationError("--concurrency and --batch must be positive") }
-        if let duration, Self.parseDuration(duration) == nil {
+        if let duration, Duration(argument: duration) == nil {
             throw ValidationError("--duration takes a positive number with ms, s or m, at most 1000000s, such as 10s")
         }
         guard segmentSize >= 1 else { throw ValidationError("--segment-size must be positive") }
@@ -79,7 +79,7 @@ struct StressCommand: AsyncParsableCommand {
         }
         let verified = try verifyExisting(log)
         let limit: Duration? =
-            records == nil || duration != nil ? Self.parseDuration(duration ?? "10s") : nil
+            records == nil || duration != nil ? Duration(argument: duration ?? "10s") : nil
         let run = StressRun(
             log: log, recordSize: recordSize, batch: batch, records: records, duration: limit,
             ackStream: ackStream)
@@ -132,18 +132,6 @@ struct StressCommand: AsyncParsableCommand {
     /// The largest segment `--segment-size` takes, in MiB (1 TiB): beyond it the size in
     /// bytes is no longer a useful segment, and far enough below `Int.max` not to overflow.
     static let maxSegmentMebibytes = 1 << 20
-
-    /// Parses `10s`, `500ms` or `2m`; nil for anything else, including infinite, non-positive
-    /// or absurdly long durations (over a million seconds), which would overflow a `Duration`.
-    static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite, value * scale <= 1e6 {
-                return .milliseconds(Int64(value * scale * 1000))
-            }
-        }
-        return nil
-    }
 }
 
 extension WALError {

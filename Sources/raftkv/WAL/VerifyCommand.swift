@@ -42,7 +42,7 @@ struct VerifyCommand: ParsableCommand {
             let started = clock.now
             let report = try WriteAheadLog.verify(directory: target.log, fileSystem: PosixFileSystem())
             let elapsed = clock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             if target.node != nil { print("log:         \(target.log)") }
             print("segments:    \(report.segmentCount)")
             print("entries:     \(report.entryCount)")
