@@ -17,6 +17,13 @@ struct SimulatedTransport: Transport {
         /// Envelopes the codec did not carry intact, described; never expected.
         var codecFailures: [String] = []
         let codec = EnvelopeCodec(maxFrameSize: Int(Int32.max))
+        /// Whether each decoded envelope is compared with the one sent: on in simulations,
+        /// off where only the cost of the wire format is wanted (throughput measurements).
+        let comparesRoundTrip: Bool
+
+        init(comparesRoundTrip: Bool = true) {
+            self.comparesRoundTrip = comparesRoundTrip
+        }
 
         func take() -> [Envelope] {
             defer { envelopes = [] }
@@ -31,7 +38,7 @@ struct SimulatedTransport: Transport {
         func pass(_ envelope: Envelope) {
             do throws(EnvelopeCodecError) {
                 let decoded = try codec.decode(codec.encode(envelope))
-                guard decoded == envelope else {
+                guard !comparesRoundTrip || decoded == envelope else {
                     codecFailures.append("codec: \(envelope) decoded as \(decoded)")
                     return
                 }

@@ -281,6 +281,7 @@ public final class SimulatedFileSystem: FileSystem {
     /// A vectored write is one write, as `pwritev` is: it survives, tears or is lost as a whole.
     public func write(to file: FileHandle, at offset: Int64, from buffers: [UnsafeRawBufferPointer]) throws(FileSystemError) {
         var joined: [UInt8] = []
+        joined.reserveCapacity(buffers.reduce(0) { $0 + $1.count })
         for buffer in buffers { joined += buffer }
         let result: Result<Void, FileSystemError> = joined.withUnsafeBytes { raw in
             do throws(FileSystemError) {
@@ -483,6 +484,11 @@ public final class SimulatedFileSystem: FileSystem {
     private static func apply(_ change: FileChange, to contents: inout [UInt8]) {
         switch change {
         case .write(let offset, let bytes):
+            // Appends, the log's usual write, go straight on the end: no zero fill to overwrite.
+            if offset == contents.count {
+                contents.append(contentsOf: bytes)
+                return
+            }
             if contents.count < offset + bytes.count {
                 contents += [UInt8](repeating: 0, count: offset + bytes.count - contents.count)
             }
