@@ -13,8 +13,14 @@ import WAL
         try await log.append(entries(1...5))
         await log.close()
 
-        let own = ["00000000000000000009-00000000000000000100.wal.tmp", "wal.meta.tmp"]
-        let foreign = ["notes.tmp", "wal.tmp", "00000000000000000009-00000000000000000100.tmp", "x.wal.tmp"]
+        let own = [
+            "00000000000000000009-00000000000000000100.wal.tmp", "wal.meta.tmp",
+            "00000000000000000009.prepared.tmp", "wal.meta.prepared.tmp",
+        ]
+        let foreign = [
+            "notes.tmp", "wal.tmp", "00000000000000000009-00000000000000000100.tmp", "x.wal.tmp", "9.prepared.tmp",
+            "x.prepared.tmp",
+        ]
         for name in own + foreign {
             #expect(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data([1, 2, 3])))
         }

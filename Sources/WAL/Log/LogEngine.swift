@@ -93,12 +93,15 @@ final class LogEngine<FS: FileSystem>: Sendable {
     private let hasWritten = Atomic<Bool>(false)
     // Touched only by the writer thread after `start()`.
     nonisolated(unsafe) private let writer: SegmentWriter<FS>
+    private let preparer: SegmentPreparer<FS>
 
     init(fileSystem: FS, directory: String, options: WALOptions, writer: SegmentWriter<FS>) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.options = options
         self.writer = writer
+        self.preparer = SegmentPreparer(fileSystem: fileSystem, directory: directory)
+        writer.preparer = preparer
         let view = writer.view
         self.lock = ConditionLock(
             SharedState(
@@ -131,6 +134,8 @@ final class LogEngine<FS: FileSystem>: Sendable {
             finished.withLock(whenever: { $0 }) { _ in }
             throw .threadStartFailed(errno: error)
         }
+        // Without its thread the preparer works inline, as on the calling thread: no error.
+        preparer.start(starter)
     }
 
     // MARK: Callers' side
@@ -390,12 +395,16 @@ final class LogEngine<FS: FileSystem>: Sendable {
             }
             guard let taken, synchronize(taken) == nil else { break }
         }
-        let waiters: [@Sendable () -> Void] = lock.withLock(whenever: { $0.writerDone }) { state in
+        lock.withLock(whenever: { $0.writerDone }) { _ in }
+        // Everything that touches the directory stops before anyone hears the log is closed,
+        // so that whoever opens it next finds no thread of this one still at work there.
+        preparer.stop()
+        writer.finish()
+        let waiters: [@Sendable () -> Void] = lock.withLock { state in
             state.writerFinished = true
             defer { state.finishWaiters = [] }
             return state.finishWaiters
         }
-        writer.finish()
         for waiter in waiters { waiter() }
     }
 
@@ -477,7 +486,10 @@ final class LogEngine<FS: FileSystem>: Sendable {
             defer { state.writerDone = true; state.writerFinished = true }
             return !state.writerFinished
         }
-        if finish { writer.finish() }
+        if finish {
+            preparer.stop()
+            writer.finish()
+        }
         done()
     }
 

@@ -126,11 +126,11 @@ struct Recovery<FS: FileSystem> {
         return []
     }
 
-    /// Whether `name` is a temporary file this log writes (a segment being created, or
-    /// `wal.meta` being replaced). Only those are removed: anything else in the directory,
+    /// Whether `name` is a temporary file this log writes (a segment being created or
+    /// prepared, or `wal.meta` being replaced or prepared). Only those are removed: anything else in the directory,
     /// such as a user's `notes.tmp` or a directory `build.tmp`, is not the log's to delete.
     static func isLogTemporary(_ name: String) -> Bool {
-        if name == LogMetadata.temporaryName { return true }
+        if name == LogMetadata.temporaryName || SegmentPreparer<FS>.isPreparedFile(name) { return true }
         guard name.hasSuffix(SegmentName.temporarySuffix) else { return false }
         return SegmentName.parse(String(name.dropLast(SegmentName.temporarySuffix.count))) != nil
     }

@@ -12,10 +12,15 @@ final class SegmentWriter<FS: FileSystem> {
     private(set) var statistics = WALStatistics()
     private var active: FS.FileHandle
     private var writeOffset: Int64
-    private var nextSequence: UInt64
     private var buffer: UnsafeMutableRawBufferPointer
     /// The directory lock, held for as long as the writer exists.
     private let lock: FS.FileHandle
+    /// Makes the next segment ready ahead of the rollover; nil until the engine attaches it.
+    var preparer: SegmentPreparer<FS>?
+    /// The sequence number the next segment will have.
+    private(set) var nextSequence: UInt64
+    /// Whether the preparer was asked for the next segment since the active one started.
+    private var preparationRequested = false
 
     var lastIndex: UInt64 { max(segments[segments.count - 1].lastIndex, firstIndex - 1) }
 
@@ -217,6 +222,12 @@ final class SegmentWriter<FS: FileSystem> {
         segment.endOffset = writeOffset
         segments[segments.count - 1] = segment
         if let state = newHardState { hardState = state }
+        if !preparationRequested && writeOffset >= Int64(options.segmentSize / 2) {
+            // Half full: time to make the next segment ready, and not before, so that a log
+            // that never rolls over never creates files for it.
+            preparationRequested = true
+            preparer?.request(preparationRequest(sequence: nextSequence, hardState: hardState))
+        }
         return WrittenBatch(requests: requests, file: active, end: writeOffset, view: view)
     }
 
@@ -281,37 +292,89 @@ final class SegmentWriter<FS: FileSystem> {
     /// Creates a segment durably and makes it the active one. It is written under a
     /// temporary name, synced, renamed and the directory synced, so a crash leaves either no
     /// segment or a complete one. It begins with the current hard state, so deleting older
-    /// segments can never lose the latest vote.
+    /// segments can never lose the latest vote. When the preparer has the files ready, they
+    /// are filled in and renamed instead of created; the order of durable steps is the same.
     private func startSegment(firstIndex: UInt64, isTruncation: Bool) throws(WALError) {
-        let created = try Self.createSegment(
-            fileSystem: fileSystem, directory: directory, sequence: nextSequence, firstIndex: firstIndex,
-            isTruncation: isTruncation, hardState: hardState)
+        let opening = Self.opening(
+            fileSystem: fileSystem, sequence: nextSequence, firstIndex: firstIndex, isTruncation: isTruncation,
+            hardState: hardState)
+        let metadata = LogMetadata(firstIndex: self.firstIndex, lastSequence: nextSequence)
+        let handle: FS.FileHandle
+        if let prepared = preparer?.take(preparationRequest(sequence: nextSequence, hardState: hardState)) {
+            handle = try install(opening, metadata: metadata, into: prepared)
+            statistics.preparedSegmentsUsed += 1
+        } else {
+            try Self.create(opening, fileSystem: fileSystem, directory: directory)
+            try metadata.write(fileSystem: fileSystem, directory: directory)
+            do { handle = try fileSystem.openFile(path(opening.info.name), mode: .readWrite) } catch { throw WALError(error) }
+        }
         nextSequence += 1
         statistics.segmentsCreated += 1
-        try LogMetadata(firstIndex: self.firstIndex, lastSequence: created.sequence)
-            .write(fileSystem: fileSystem, directory: directory)
-        let handle: FS.FileHandle
-        do { handle = try fileSystem.openFile(path(created.name), mode: .readWrite) } catch { throw WALError(error) }
         fileSystem.closeFile(active)
         active = handle
-        writeOffset = created.endOffset
-        segments.append(created)
+        writeOffset = opening.info.endOffset
+        segments.append(opening.info)
+        preparationRequested = false
     }
 
-    static func createSegment(
-        fileSystem: FS, directory: String, sequence: UInt64, firstIndex: UInt64, isTruncation: Bool,
-        hardState: HardState?
-    ) throws(WALError) -> SegmentInfo {
+    /// What the preparer should make ready for the segment with `sequence`.
+    func preparationRequest(sequence: UInt64, hardState: HardState?) -> SegmentPreparer<FS>.Request {
+        SegmentPreparer.Request(
+            sequence: sequence, length: Self.openingLength(hasHardState: hardState != nil),
+            metadata: LogMetadata(firstIndex: firstIndex, lastSequence: sequence))
+    }
+
+    /// Fills in a prepared segment, makes it durable under its name, then installs the
+    /// prepared metadata: the same durable steps, in the same order, as creating both anew.
+    private func install(
+        _ opening: Opening, metadata: LogMetadata, into prepared: SegmentPreparer<FS>.Prepared
+    ) throws(WALError) -> FS.FileHandle {
+        let preparedPath = path(SegmentPreparer<FS>.segmentName(prepared.sequence))
+        let metadataPath = path(SegmentPreparer<FS>.metadataName)
+        do throws(FileSystemError) {
+            defer { fileSystem.closeFile(prepared.metadataFile) }
+            try fileSystem.write(opening.bytes, to: prepared.segment, at: 0)
+            try fileSystem.synchronize(prepared.segment)
+            try fileSystem.rename(preparedPath, to: path(opening.info.name))
+            try fileSystem.synchronizeDirectory(directory)
+            if metadata != prepared.metadata {
+                // The log's first index moved since the files were prepared; same length, in place.
+                try fileSystem.write(metadata.encoded, to: prepared.metadataFile, at: 0)
+                try fileSystem.synchronize(prepared.metadataFile)
+            }
+            try fileSystem.rename(metadataPath, to: path(LogMetadata.fileName))
+            try fileSystem.synchronizeDirectory(directory)
+            return prepared.segment
+        } catch {
+            fileSystem.closeFile(prepared.segment)
+            throw WALError(error)
+        }
+    }
+
+    /// A new segment's name and opening bytes: its header and, when there is one, the hard
+    /// state as its first batch.
+    struct Opening {
+        var info: SegmentInfo
+        var bytes: [UInt8]
+    }
+
+    /// How long a new segment's opening bytes are.
+    static func openingLength(hasHardState: Bool) -> Int {
+        guard hasHardState else { return SegmentHeader.size }
+        return SegmentHeader.size + RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
+            + RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize)
+    }
+
+    static func opening(
+        fileSystem: FS, sequence: UInt64, firstIndex: UInt64, isTruncation: Bool, hardState: HardState?
+    ) -> Opening {
         let header = SegmentHeader(
             salt: max(1, UInt32(truncatingIfNeeded: fileSystem.randomIdentifier())), sequence: sequence, firstIndex: firstIndex,
             isTruncation: isTruncation)
         let name = SegmentName.make(sequence: sequence, firstIndex: firstIndex)
         var bytes = header.encoded
         if let hardState {
-            bytes += [UInt8](
-                repeating: 0,
-                count: RecordFrame.frameSize(payloadCount: RecordFrame.hardStatePayloadSize)
-                    + RecordFrame.frameSize(payloadCount: RecordFrame.commitPayloadSize))
+            bytes += [UInt8](repeating: 0, count: openingLength(hasHardState: true) - SegmentHeader.size)
             bytes.withUnsafeMutableBytes { raw in
                 let base = raw.baseAddress! + SegmentHeader.size
                 let size = encodeHardState(hardState, salt: header.salt, into: base)
@@ -320,19 +383,36 @@ final class SegmentWriter<FS: FileSystem> {
                     durableEnd: Int64(SegmentHeader.size), salt: header.salt, into: base + size)
             }
         }
-        let temporary = directory + "/" + name + SegmentName.temporarySuffix
+        assert(bytes.count == openingLength(hasHardState: hardState != nil))
+        let info = SegmentInfo(
+            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: CheckpointTable(), endOffset: Int64(bytes.count))
+        return Opening(info: info, bytes: bytes)
+    }
+
+    /// Writes a new segment under a temporary name, syncs it, renames it and syncs the directory.
+    private static func create(_ opening: Opening, fileSystem: FS, directory: String) throws(WALError) {
+        let temporary = directory + "/" + opening.info.name + SegmentName.temporarySuffix
         do throws(FileSystemError) {
             let file = try fileSystem.openFile(temporary, mode: .createNew)
             defer { fileSystem.closeFile(file) }
-            try fileSystem.write(bytes, to: file, at: 0)
+            try fileSystem.write(opening.bytes, to: file, at: 0)
             try fileSystem.synchronize(file)
-            try fileSystem.rename(temporary, to: directory + "/" + name)
+            try fileSystem.rename(temporary, to: directory + "/" + opening.info.name)
             try fileSystem.synchronizeDirectory(directory)
         } catch {
             throw WALError(error)
         }
-        return SegmentInfo(
-            header: header, name: name, lastIndex: firstIndex - 1, checkpoints: CheckpointTable(), endOffset: Int64(bytes.count))
+    }
+
+    static func createSegment(
+        fileSystem: FS, directory: String, sequence: UInt64, firstIndex: UInt64, isTruncation: Bool,
+        hardState: HardState?
+    ) throws(WALError) -> SegmentInfo {
+        let opening = opening(
+            fileSystem: fileSystem, sequence: sequence, firstIndex: firstIndex, isTruncation: isTruncation,
+            hardState: hardState)
+        try create(opening, fileSystem: fileSystem, directory: directory)
+        return opening.info
     }
 
     // MARK: Truncation

@@ -10,4 +10,6 @@ public struct WALStatistics: Sendable, Hashable {
     public var bytesWritten: UInt64 = 0
     /// Segments created (rollovers and truncations).
     public var segmentsCreated: UInt64 = 0
+    /// Of those, segments whose files were prepared ahead, so the rollover only filled them in.
+    public var preparedSegmentsUsed: UInt64 = 0
 }
