@@ -256,28 +256,36 @@ extension NodeEngine {
         guard outputs.count == commands.count else {
             throw .stateMachineFailed("apply returned \(outputs.count) outputs for \(commands.count) commands")
         }
-        var output = zip(commands.map(\.index), outputs).makeIterator()
-        var next = output.next()
+        // Plain positions rather than a zip of generic tuples: this loop runs once per entry,
+        // and in unspecialized code every generic tuple or optional costs a metadata lookup.
+        var nextOutput = 0
+        let now = ContinuousClock.now
         for entry in entries {
             appliedBytesSinceSnapshot += entry.byteSize
-            var result: SM.Output?
-            if let (index, value) = next, index == entry.index {
-                result = value
-                next = output.next()
+            guard let pending = proposals.removeValue(forKey: entry.index) else {
+                if nextOutput < commands.count && commands[nextOutput].index == entry.index { nextOutput += 1 }
+                continue
             }
-            complete(entry, output: result)
+            let result: Result<SM.Output, RaftNodeError>
+            if nextOutput < commands.count && commands[nextOutput].index == entry.index {
+                result = .success(outputs[nextOutput])
+                nextOutput += 1
+            } else {
+                // Commands are never empty (an empty entry is a leader's no-op), so a proposed
+                // command always has an output; only a membership change has none.
+                result = .failure(.proposalDropped(index: entry.index))
+            }
+            complete(pending, entry: entry, result: result, now: now)
         }
     }
 
-    private func complete(_ entry: Entry, output: SM.Output?) {
-        guard let pending = proposals.removeValue(forKey: entry.index) else { return }
+    private func complete(
+        _ pending: PendingProposal, entry: Entry, result: Result<SM.Output, RaftNodeError>, now: ContinuousClock.Instant
+    ) {
         guard pending.term == entry.term else { return pending.fail(.proposalDropped(index: entry.index)) }
-        metrics.recordCommit(latency: ContinuousClock.now - pending.proposedAt)
+        metrics.recordCommit(latency: now - pending.proposedAt)
         switch pending.waiter {
         case .command(let completion):
-            // Commands are never empty (an empty entry is a leader's no-op), so each has an output.
-            let result: Result<SM.Output, RaftNodeError> =
-                output.map { .success($0) } ?? .failure(.proposalDropped(index: entry.index))
             appliedWaiters.append { completion(result) }
         case .membership(let completion):
             appliedWaiters.append { completion(.success(())) }
