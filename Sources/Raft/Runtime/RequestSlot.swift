@@ -6,10 +6,14 @@ import Synchronization
 /// This is what lets a cancelled `propose` or `read` return at once (with
 /// `RaftNodeError.cancelled`) while the node still holds the request: the node's later
 /// completion finds the slot done and does nothing.
+///
+/// The continuation is an unchecked one: the slot's state already guarantees it is resumed
+/// exactly once, and a checked continuation would add an allocation and a check to every
+/// request on the commit path.
 final class RequestSlot<Value: Sendable>: Sendable {
     private enum State {
         case idle
-        case waiting(CheckedContinuation<Result<Value, RaftNodeError>, Never>)
+        case waiting(UnsafeContinuation<Result<Value, RaftNodeError>, Never>)
         case done
     }
 
@@ -19,7 +23,7 @@ final class RequestSlot<Value: Sendable>: Sendable {
     /// slot to the node. Cancelling the calling task completes the slot with `.cancelled`.
     func wait(submit: () -> Void) async -> Result<Value, RaftNodeError> {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
+            await withUnsafeContinuation { continuation in
                 let installed = state.withLock { state -> Bool in
                     guard case .idle = state else { return false }
                     state = .waiting(continuation)
@@ -43,7 +47,7 @@ final class RequestSlot<Value: Sendable>: Sendable {
 
     /// Completes the slot; does nothing if it is already complete.
     func complete(_ result: Result<Value, RaftNodeError>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<Value, RaftNodeError>, Never>?? in
+        let continuation = state.withLock { state -> UnsafeContinuation<Result<Value, RaftNodeError>, Never>?? in
             switch state {
             case .done: return nil
             case .idle:
