@@ -6,6 +6,21 @@ enum SegmentName {
     /// complete and synced; recovery deletes any it finds (and no other `.tmp` file).
     static let temporarySuffix = ".tmp"
 
+    /// A segment prepared ahead (``SegmentPreparer``) is named by its sequence alone, with
+    /// this suffix, until a rollover gives it its first index and its segment name.
+    static let preparedSuffix = ".prepared" + temporarySuffix
+
+    static func prepared(sequence: UInt64) -> String {
+        padded(sequence) + preparedSuffix
+    }
+
+    /// Whether `name` is a prepared segment's name.
+    static func isPrepared(_ name: String) -> Bool {
+        guard name.hasSuffix(preparedSuffix) else { return false }
+        let digits = name.dropLast(preparedSuffix.count)
+        return digits.utf8.count == 20 && UInt64(digits) != nil
+    }
+
     static func make(sequence: UInt64, firstIndex: UInt64) -> String {
         "\(padded(sequence))-\(padded(firstIndex))\(suffix)"
     }

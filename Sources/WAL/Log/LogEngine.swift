@@ -389,7 +389,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
         while true {
             // As the writer does: poll briefly before sleeping while that pays, to save a
             // wake-up per batch when one caller appends, syncs, and appends again.
-            _ = spin.poll { hasWritten.load(ordering: .acquiring) }
+            spin.poll { hasWritten.load(ordering: .acquiring) }
             let taken = lock.withLock(whenever: { !$0.written.isEmpty || $0.writerDone || $0.failure != nil }) {
                 takeWritten(&$0)
             }
@@ -517,7 +517,7 @@ final class LogEngine<FS: FileSystem>: Sendable {
     /// eighth of the last batch's write time (at most 1 ms) has passed.
     private func awaitWork(_ pace: BatchPace, _ spin: inout AdaptiveSpin) {
         let clock = ContinuousClock()
-        _ = spin.poll { queuedCount.load(ordering: .acquiring) > 0 }
+        spin.poll { queuedCount.load(ordering: .acquiring) > 0 }
         guard pace.operations > 1 else { return }
         let target = max(2, pace.operations * 3 / 4)
         let gatherEnd = clock.now + min(pace.duration / 8, .milliseconds(1))

@@ -14,6 +14,8 @@
 struct LogMetadata: Equatable {
     static let fileName = "wal.meta"
     static let temporaryName = fileName + ".tmp"
+    /// The metadata a rollover will install, made ready by ``SegmentPreparer``.
+    static let preparedName = fileName + SegmentName.preparedSuffix
     static let size = 40
     static let version1Size = 32
     static let magic: UInt64 = 0x5445_4D54_4641_5253  // "SRAFTMET" read little-endian

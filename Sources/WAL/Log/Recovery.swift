@@ -127,10 +127,13 @@ struct Recovery<FS: FileSystem> {
     }
 
     /// Whether `name` is a temporary file this log writes (a segment being created or
-    /// prepared, or `wal.meta` being replaced or prepared). Only those are removed: anything else in the directory,
-    /// such as a user's `notes.tmp` or a directory `build.tmp`, is not the log's to delete.
+    /// prepared, or `wal.meta` being replaced or prepared). Only those are removed: anything
+    /// else in the directory, such as a user's `notes.tmp` or a directory `build.tmp`, is not
+    /// the log's to delete.
     static func isLogTemporary(_ name: String) -> Bool {
-        if name == LogMetadata.temporaryName || SegmentPreparer<FS>.isPreparedFile(name) { return true }
+        if name == LogMetadata.temporaryName || name == LogMetadata.preparedName || SegmentName.isPrepared(name) {
+            return true
+        }
         guard name.hasSuffix(SegmentName.temporarySuffix) else { return false }
         return SegmentName.parse(String(name.dropLast(SegmentName.temporarySuffix.count))) != nil
     }

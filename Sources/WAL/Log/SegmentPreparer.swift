@@ -19,7 +19,9 @@
 /// (`.callingThread`, deterministic simulation) the writer prepares when it takes, which runs
 /// the same file operations, and so the same crash points, in a fixed order.
 final class SegmentPreparer<FS: FileSystem>: Sendable {
-    /// A segment file and metadata file ready to be installed.
+    /// A segment file and metadata file ready to be installed. Sendable because a handle
+    /// passes from the preparing thread to the writer under the lock, and only one of them
+    /// uses it at a time.
     struct Prepared: @unchecked Sendable {
         let sequence: UInt64
         let segment: FS.FileHandle
@@ -128,28 +130,12 @@ final class SegmentPreparer<FS: FileSystem>: Sendable {
         lock.broadcast()
     }
 
-    static func segmentName(_ sequence: UInt64) -> String {
-        let digits = String(sequence)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + preparedSuffix
-    }
-
-    static var preparedSuffix: String { ".prepared" + SegmentName.temporarySuffix }
-    static var metadataName: String { LogMetadata.fileName + preparedSuffix }
-
-    /// Whether `name` is a file this type prepares.
-    static func isPreparedFile(_ name: String) -> Bool {
-        if name == metadataName { return true }
-        guard name.hasSuffix(preparedSuffix) else { return false }
-        let digits = name.dropLast(preparedSuffix.count)
-        return digits.utf8.count == 20 && UInt64(digits) != nil
-    }
-
     private func path(_ name: String) -> String { directory + "/" + name }
 
     /// Creates and syncs both files, replacing any left from an earlier preparation.
     private func prepare(_ request: Request) -> Prepared? {
-        let segmentPath = path(Self.segmentName(request.sequence))
-        let metadataPath = path(Self.metadataName)
+        let segmentPath = path(SegmentName.prepared(sequence: request.sequence))
+        let metadataPath = path(LogMetadata.preparedName)
         do throws(FileSystemError) {
             for stale in [segmentPath, metadataPath] {
                 do { try fileSystem.removeFile(stale) } catch where error.code == .notFound {}
@@ -182,10 +168,10 @@ final class SegmentPreparer<FS: FileSystem>: Sendable {
     }
 
     /// Closes and deletes prepared files that will not be used.
-    func discard(_ prepared: Prepared) {
+    private func discard(_ prepared: Prepared) {
         fileSystem.closeFile(prepared.segment)
         fileSystem.closeFile(prepared.metadataFile)
-        try? fileSystem.removeFile(path(Self.segmentName(prepared.sequence)))
-        try? fileSystem.removeFile(path(Self.metadataName))
+        try? fileSystem.removeFile(path(SegmentName.prepared(sequence: prepared.sequence)))
+        try? fileSystem.removeFile(path(LogMetadata.preparedName))
     }
 }

@@ -329,8 +329,8 @@ final class SegmentWriter<FS: FileSystem> {
     private func install(
         _ opening: Opening, metadata: LogMetadata, into prepared: SegmentPreparer<FS>.Prepared
     ) throws(WALError) -> FS.FileHandle {
-        let preparedPath = path(SegmentPreparer<FS>.segmentName(prepared.sequence))
-        let metadataPath = path(SegmentPreparer<FS>.metadataName)
+        let preparedPath = path(SegmentName.prepared(sequence: prepared.sequence))
+        let metadataPath = path(LogMetadata.preparedName)
         do throws(FileSystemError) {
             defer { fileSystem.closeFile(prepared.metadataFile) }
             try fileSystem.write(opening.bytes, to: prepared.segment, at: 0)

@@ -14,19 +14,18 @@ struct AdaptiveSpin {
 
     private var waitsToSkip = 0
 
-    /// Polls `hasWork` for up to `window` unless recent polls failed; returns whether work came.
-    mutating func poll(until hasWork: () -> Bool) -> Bool {
-        if hasWork() { return true }
+    /// Polls `hasWork` for up to `window`, unless recent polls found nothing.
+    mutating func poll(until hasWork: () -> Bool) {
+        if hasWork() { return }
         guard waitsToSkip == 0 else {
             waitsToSkip -= 1
-            return false
+            return
         }
         let clock = ContinuousClock()
         let end = clock.now + Self.window
         while clock.now < end {
-            if hasWork() { return true }
+            if hasWork() { return }
         }
         waitsToSkip = Self.backoff
-        return false
     }
 }
