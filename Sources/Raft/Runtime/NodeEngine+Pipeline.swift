@@ -262,19 +262,14 @@ extension NodeEngine {
         let now = ContinuousClock.now
         for entry in entries {
             appliedBytesSinceSnapshot += entry.byteSize
-            guard let pending = proposals.removeValue(forKey: entry.index) else {
-                if nextOutput < commands.count && commands[nextOutput].index == entry.index { nextOutput += 1 }
-                continue
-            }
-            let result: Result<SM.Output, RaftNodeError>
-            if nextOutput < commands.count && commands[nextOutput].index == entry.index {
-                result = .success(outputs[nextOutput])
-                nextOutput += 1
-            } else {
-                // Commands are never empty (an empty entry is a leader's no-op), so a proposed
-                // command always has an output; only a membership change has none.
-                result = .failure(.proposalDropped(index: entry.index))
-            }
+            let output = nextOutput
+            let hasOutput = output < commands.count && commands[output].index == entry.index
+            if hasOutput { nextOutput += 1 }
+            guard let pending = proposals.removeValue(forKey: entry.index) else { continue }
+            // Commands are never empty (an empty entry is a leader's no-op), so a proposed
+            // command always has an output; only a membership change has none.
+            let result: Result<SM.Output, RaftNodeError> =
+                hasOutput ? .success(outputs[output]) : .failure(.proposalDropped(index: entry.index))
             complete(pending, entry: entry, result: result, now: now)
         }
     }

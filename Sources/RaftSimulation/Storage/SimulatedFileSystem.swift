@@ -283,18 +283,15 @@ public final class SimulatedFileSystem: FileSystem {
         var joined: [UInt8] = []
         joined.reserveCapacity(buffers.reduce(0) { $0 + $1.count })
         for buffer in buffers { joined += buffer }
-        let result: Result<Void, FileSystemError> = joined.withUnsafeBytes { raw in
-            do throws(FileSystemError) {
-                try write(to: file, at: offset, from: raw)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
+        try writeCopy(joined, to: file, at: offset)
     }
 
     public func write(to file: FileHandle, at offset: Int64, from bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
+        try writeCopy([UInt8](bytes), to: file, at: offset)
+    }
+
+    /// Both writes end here, with the bytes already copied out of the caller's buffers once.
+    private func writeCopy(_ bytes: [UInt8], to file: FileHandle, at offset: Int64) throws(FileSystemError) {
         try state.withLock { (state: inout State) throws(FileSystemError) in
             let (inode, path) = try Self.handle(file, in: state, "pwrite")
             try Self.mutate(&state, "pwrite", path)
@@ -302,7 +299,7 @@ public final class SimulatedFileSystem: FileSystem {
                 state.failNextWrite = nil
                 throw FileSystemError(code: code, operation: "pwrite", path: path)
             }
-            var data = [UInt8](bytes)
+            var data = bytes
             var outOfSpace = false
             if let space = state.spaceLeft {
                 if data.count > space {

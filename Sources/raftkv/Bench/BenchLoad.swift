@@ -32,8 +32,8 @@ struct BenchLoad: Sendable {
     /// - Throws: ``SetupError`` when no client could connect at all.
     func run(for duration: Duration) async throws -> Result {
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueSize)
-        let stop = ContinuousClock.now + duration
         let started = ContinuousClock.now
+        let stop = started + duration
         let results = await withTaskGroup(of: Result?.self) { group in
             for number in 0..<clients {
                 group.addTask { await runClient(number, value: value, until: stop) }

@@ -12,7 +12,7 @@ struct StressReport {
     let batch: Int
     var raw: RawDiskBaseline.Result?
 
-    private var seconds: Double { Double(outcome.elapsed.components.seconds) + Double(outcome.elapsed.components.attoseconds) / 1e18 }
+    private var seconds: Double { outcome.elapsed.inSeconds }
     private var recordsPerSecond: Double { Double(outcome.records) / max(seconds, 1e-9) }
     private var megabytesPerSecond: Double { Double(outcome.payloadBytes) / max(seconds, 1e-9) / 1e6 }
     private var meanBatch: Double { Double(statistics.entries) / Double(max(statistics.syncs, 1)) }
